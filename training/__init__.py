@@ -1,0 +1,1 @@
+"""Scripts that build the corpus, train, evaluate and benchmark textae models."""
