@@ -1,0 +1,1 @@
+"""textae: a recurrent text autoencoder on Keras 3."""

@@ -1,0 +1,380 @@
+"""Hugging Face datasets in, clean Python strings out.
+
+`load_texts` reads one text column from the shipped corpus, local files, a
+`save_to_disk` folder or a Hugging Face hub dataset; `clean_texts` turns those
+strings into the sentences a model trains on and reports what it dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+import datasets
+
+SHIPPED_CORPUS_DIR = Path(__file__).resolve().parent.parent / "assets" / "corpus"
+SHIPPED_SPLITS = ("train", "validation", "test")
+LOCAL_HINT = "local files (.txt, .csv, .tsv, .json, .jsonl, .parquet) or a save_to_disk folder"
+# File suffix (compression suffix removed) -> (datasets builder, builder keyword arguments).
+# Undecodable bytes become U+FFFD instead of stopping the load; clean_texts repairs them.
+BUILDERS = {
+    ".txt": ("text", {"encoding_errors": "replace"}),
+    ".text": ("text", {"encoding_errors": "replace"}),
+    ".csv": ("csv", {"encoding_errors": "replace"}),
+    ".tsv": ("csv", {"sep": "\t", "encoding_errors": "replace"}),
+    ".json": ("json", {}),
+    ".jsonl": ("json", {}),
+    ".parquet": ("parquet", {}),
+}
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
+
+
+class DataError(ValueError):
+    """Text could not be loaded or nothing usable was left; the message says what to do."""
+
+
+def load_texts(
+    dataset: str | None = None,
+    *,
+    dataset_config: str | None = None,
+    split: str = "train",
+    text_column: str | None = None,
+    data_files: Iterable[str] | str = (),
+    streaming: bool = False,
+    limit: int | None = None,
+) -> list[str]:
+    """Load one text column as a list of strings.
+
+    Where the text comes from:
+    - `data_files` (or `dataset` naming a local file): the files, read with the
+      builder their extension selects (.txt/.txt.gz, .csv, .tsv, .json,
+      .jsonl, .parquet). Local files form one split, so `split` is ignored.
+    - `dataset` naming a folder written by `save_to_disk`: that dataset, or
+      `split` of a saved `DatasetDict`.
+    - `dataset` any other string: a Hugging Face hub dataset.
+    - neither: `split` ("train", "validation" or "test") of the shipped corpus.
+
+    Args:
+        dataset: Hub name, local path, or None for the shipped corpus.
+        dataset_config: Hub configuration name, e.g. "wikitext-103-raw-v1".
+        split: Split to read.
+        text_column: Column to read; detected when there is exactly one string column.
+        data_files: Local data files.
+        streaming: Stream the dataset instead of downloading it whole.
+        limit: Read at most this many rows.
+
+    Returns:
+        The raw strings (missing values become ""), not yet cleaned.
+
+    Raises:
+        DataError: If the data cannot be found or read, or the column is ambiguous.
+    """
+    if limit is not None and limit <= 0:
+        raise DataError(f"limit must be positive or None, got {limit}.")
+    files = [data_files] if isinstance(data_files, (str, os.PathLike)) else [str(f) for f in data_files]
+    if files:
+        loaded = _load_files(files, streaming)
+    elif dataset is None:
+        loaded = _load_shipped(split, streaming)
+    elif Path(dataset).expanduser().is_dir():
+        loaded = _load_folder(Path(dataset).expanduser(), split)
+    elif Path(dataset).expanduser().is_file():
+        loaded = _load_files([dataset], streaming)
+    elif _looks_like_path(dataset):
+        raise DataError(f"No file or folder at {dataset!r}. Check the path, or pass a hub dataset name.")
+    else:
+        loaded = _load_hub(dataset, dataset_config, split, streaming)
+    return _extract_column(loaded, text_column, limit)
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub names look like "name" or "owner/name"; anything else is meant as a path."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name or _suffix(name) in BUILDERS
+
+
+def _suffix(path: str) -> str:
+    """Return the data suffix of a file name, ignoring a compression suffix."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _load_files(files: list[str], streaming: bool):
+    missing = [file for file in files if not Path(file).expanduser().is_file()]
+    if missing:
+        raise DataError(f"Data file(s) not found: {', '.join(missing)}. Check the --data-files paths.")
+    unknown = [file for file in files if _suffix(file) not in BUILDERS]
+    if unknown:
+        raise DataError(f"Cannot tell the format of {', '.join(unknown)} from its extension; use {LOCAL_HINT}.")
+    choices = {(BUILDERS[_suffix(file)][0], _suffix(file) == ".tsv") for file in files}
+    if len(choices) > 1:
+        raise DataError(f"The data files mix formats ({', '.join(files)}); pass files of one format at a time.")
+    builder, options = BUILDERS[_suffix(files[0])]
+    paths = [str(Path(file).expanduser().resolve()) for file in files]
+    try:
+        return datasets.load_dataset(
+            builder, data_files={"train": paths}, split="train", streaming=streaming, **options
+        )
+    except Exception as error:  # the builders raise many types; all mean "this file cannot be read"
+        raise DataError(
+            f"Could not read {', '.join(files)} as {builder} ({type(error).__name__}: {error}). "
+            "Check that the file is valid UTF-8 text in that format."
+        ) from error
+
+
+def _load_shipped(split: str, streaming: bool):
+    if split not in SHIPPED_SPLITS:
+        raise DataError(f"The shipped corpus has splits {', '.join(SHIPPED_SPLITS)}; got {split!r}.")
+    path = SHIPPED_CORPUS_DIR / f"{split}.txt.gz"
+    if not path.is_file():
+        raise DataError(
+            f"The shipped corpus file {path} is missing. Rebuild it with `python -m training.corpus`, "
+            f"or point --dataset / --data-files at {LOCAL_HINT}."
+        )
+    return _load_files([str(path)], streaming)
+
+
+def _load_folder(path: Path, split: str):
+    if not any((path / name).exists() for name in ("dataset_dict.json", "dataset_info.json", "state.json")):
+        raise DataError(
+            f"{str(path)!r} is a folder but not one written by Dataset.save_to_disk. "
+            f"Pass the files inside it with --data-files instead ({LOCAL_HINT})."
+        )
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except Exception as error:
+        raise DataError(
+            f"Could not load the saved dataset at {str(path)!r} ({type(error).__name__}: {error})."
+        ) from error
+    if isinstance(loaded, datasets.DatasetDict):
+        if split not in loaded:
+            raise DataError(f"The saved dataset at {str(path)!r} has splits {', '.join(loaded)}; got {split!r}.")
+        loaded = loaded[split]
+    return loaded
+
+
+def _load_hub(name: str, dataset_config: str | None, split: str, streaming: bool):
+    try:
+        return datasets.load_dataset(name, dataset_config, split=split, streaming=streaming)
+    except datasets.exceptions.DatasetNotFoundError as error:
+        raise DataError(
+            f"There is no dataset {name!r} on the Hugging Face hub, or it is private ({error}). "
+            f"Check the name, or point --dataset / --data-files at {LOCAL_HINT}."
+        ) from error
+    except (ConnectionError, TimeoutError) as error:
+        raise _unreachable(name, error) from error
+    except Exception as error:
+        message = str(error)
+        if "offline" in message.lower() or "connect" in message.lower() or isinstance(error, OSError):
+            raise _unreachable(name, error) from error
+        if "split" in message.lower() or "config" in message.lower():
+            raise DataError(
+                f"Could not load dataset {name!r} (config {dataset_config!r}, split {split!r}): {message}"
+            ) from error
+        raise DataError(
+            f"Could not load dataset {name!r} from the Hugging Face hub ({type(error).__name__}: {message})."
+        ) from error
+
+
+def _unreachable(name: str, error: BaseException) -> DataError:
+    return DataError(
+        f"Could not reach the Hugging Face hub for dataset {name!r} ({type(error).__name__}: {error}). "
+        f"Check your connection, or point --dataset / --data-files at {LOCAL_HINT}."
+    )
+
+
+def _string_columns(loaded) -> tuple[list[str], list[str]]:
+    """Return (all columns, string columns), peeking at a row when features are unknown."""
+    features = loaded.features
+    if features is None:  # streaming datasets may not know their features up front
+        first = next(iter(loaded), {})
+        return list(first), [name for name, value in first.items() if isinstance(value, str)]
+    string_types = ("string", "large_string")
+    names = list(features)
+    return names, [name for name in names if getattr(features[name], "dtype", None) in string_types]
+
+
+def _extract_column(loaded, text_column: str | None, limit: int | None) -> list[str]:
+    columns, string_columns = _string_columns(loaded)
+    if text_column is None:
+        if len(string_columns) != 1:
+            found = ", ".join(string_columns) if string_columns else "none"
+            raise DataError(
+                f"Cannot tell which column holds the text: string columns are {found} (all columns: "
+                f"{', '.join(columns)}). Pass text_column (--text-column) to choose one."
+            )
+        text_column = string_columns[0]
+    elif text_column not in columns:
+        raise DataError(f"There is no column {text_column!r}; the columns are {', '.join(columns)}. Pass one of them.")
+    if isinstance(loaded, datasets.Dataset):
+        if limit is not None:
+            loaded = loaded.select(range(min(limit, len(loaded))))
+        values = loaded.select_columns([text_column])[:][text_column]
+    else:
+        values = [row[text_column] for row in itertools.islice(loaded, limit)]
+    texts = []
+    for value in values:
+        if value is not None and not isinstance(value, str):
+            raise DataError(
+                f"Column {text_column!r} holds {type(value).__name__} values, not text. Pick a text column."
+            )
+        texts.append(value or "")
+    return texts
+
+
+@dataclasses.dataclass
+class CleaningReport:
+    """How many lines `clean_texts` read, repaired, dropped and kept."""
+
+    total: int = 0  # input lines read
+    empty: int = 0
+    heading: int = 0  # wikitext headings such as " = = Title = = "
+    control_chars_repaired: int = 0  # lines whose control characters were removed
+    invalid_repaired: int = 0  # lines whose few invalid characters were removed
+    invalid: int = 0  # lines dropped because many characters were undecodable
+    too_long_chars: int = 0
+    duplicate: int = 0
+    over_limit: int = 0  # input lines not read because `limit` was reached
+    sentences_added: int = 0  # extra sentences made by sentence splitting
+    kept: int = 0
+
+    def summary(self) -> str:
+        """One line, e.g. "kept 1,234 of 2,000 lines (dropped: 500 empty, 10 headings, 256 duplicates)"."""
+        dropped = [
+            (self.empty, "empty"),
+            (self.heading, "headings"),
+            (self.invalid, "undecodable"),
+            (self.too_long_chars, "too long"),
+            (self.duplicate, "duplicates"),
+            (self.over_limit, "over the limit"),
+        ]
+        parts = [f"{count:,} {reason}" for count, reason in dropped if count]
+        repaired = self.control_chars_repaired + self.invalid_repaired
+        unit = "sentences from" if self.sentences_added else "of"
+        text = f"kept {self.kept:,} {unit} {self.total:,} lines"
+        if parts:
+            text += f" (dropped: {', '.join(parts)})"
+        if repaired:
+            text += f"; repaired {repaired:,}"
+        return text
+
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u2060"))
+_HEADING = re.compile(r"^(?:=\s*)+[^=].*?(?:\s*=)+$")
+# A sentence ends at . ! or ? (optionally followed by a closing quote or bracket) when a
+# space and a capital letter follow. Simple on purpose: "Mr. Smith" is rejoined below,
+# but other abbreviations followed by a capitalised word will be split.
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-ZÀ-ÖØ-Þ])")
+_ABBREVIATIONS = re.compile(r"(?:^|\s)(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Mt|No|vs|etc|e\.g|i\.e|U\.S|[A-Z])\.$")
+_MAX_INVALID_FRACTION = 0.1
+
+
+def _repair(line: str, report: CleaningReport) -> str | None:
+    """Remove control and invalid characters and collapse whitespace; None drops the line."""
+    repaired = _ANSI_ESCAPE.sub("", line).translate(_INVISIBLE)
+    # Whitespace controls (tab, newline) become spaces below; the others go.
+    repaired = "".join(char for char in repaired if char.isspace() or unicodedata.category(char) != "Cc")
+    if repaired != line:
+        report.control_chars_repaired += 1
+    # U+FFFD marks bytes that were not UTF-8; lone surrogates come from broken encodings.
+    invalid = sum(1 for char in repaired if char == "\ufffd" or "\ud800" <= char <= "\udfff")
+    if invalid:
+        visible = sum(1 for char in repaired if not char.isspace())
+        if invalid > _MAX_INVALID_FRACTION * visible:
+            report.invalid += 1
+            return None
+        report.invalid_repaired += 1
+        repaired = "".join(char for char in repaired if char != "\ufffd" and not "\ud800" <= char <= "\udfff")
+    return unicodedata.normalize("NFC", " ".join(repaired.split()))
+
+
+def split_into_sentences(paragraph: str) -> list[str]:
+    """Split a paragraph at `. ! ?` followed by a space and a capital letter."""
+    sentences: list[str] = []
+    for piece in _SENTENCE_END.split(paragraph):
+        if sentences and _ABBREVIATIONS.search(sentences[-1]):
+            sentences[-1] += " " + piece
+        else:
+            sentences.append(piece)
+    return [sentence.strip() for sentence in sentences if sentence.strip()]
+
+
+def clean_texts(
+    texts: Iterable[str],
+    *,
+    lowercase: bool = False,
+    split_sentences: bool = False,
+    deduplicate: bool = True,
+    limit: int | None = None,
+    max_chars: int = 2000,
+) -> tuple[list[str], CleaningReport]:
+    """Turn raw lines into training sentences.
+
+    Drops empty lines and wikitext headings; removes control characters and ANSI
+    escapes; removes undecodable characters (U+FFFD, lone surrogates), dropping
+    the line when they are more than a tenth of it; collapses whitespace and
+    applies NFC; optionally splits paragraphs into sentences (see
+    `split_into_sentences`) and lowercases; drops units longer than `max_chars`
+    and, optionally, exact duplicates (the first one is kept, order is kept).
+
+    Args:
+        texts: Raw lines, e.g. from `load_texts`.
+        lowercase: Lowercase every sentence.
+        split_sentences: Split paragraphs into sentences.
+        deduplicate: Drop repeated sentences.
+        limit: Keep at most this many sentences and stop reading.
+        max_chars: Drop sentences longer than this many characters.
+
+    Returns:
+        `(sentences, report)`.
+
+    Raises:
+        DataError: If no sentence is left.
+    """
+    if limit is not None and limit <= 0:
+        raise DataError(f"limit must be positive or None, got {limit}.")
+    report = CleaningReport()
+    kept: list[str] = []
+    seen: set[str] = set()
+    for line in texts:
+        if limit is not None and len(kept) >= limit:
+            if hasattr(texts, "__len__"):
+                report.over_limit = len(texts) - report.total
+            break
+        report.total += 1
+        line = _repair(line or "", report)
+        if line is None:
+            continue
+        if not line:
+            report.empty += 1
+            continue
+        if _HEADING.match(line):
+            report.heading += 1
+            continue
+        units = split_into_sentences(line) if split_sentences else [line]
+        report.sentences_added += len(units) - 1
+        for unit in units:
+            if limit is not None and len(kept) >= limit:
+                break
+            if len(unit) > max_chars:
+                report.too_long_chars += 1
+                continue
+            if lowercase:
+                unit = unit.lower()
+            if deduplicate:
+                if unit in seen:
+                    report.duplicate += 1
+                    continue
+                seen.add(unit)
+            kept.append(unit)
+    report.kept = len(kept)
+    if not kept:
+        raise DataError(f"No text left after cleaning: {report.summary()}. Check the text column / the file.")
+    return kept, report

@@ -1,0 +1,248 @@
+"""Token ids to bucketed `tf.data` batches for the autoencoder.
+
+Each element is `({"encoder_tokens": (B, L), "decoder_tokens": (B, L + 1)}, targets (B, L + 1))`,
+all int32 and right-padded with `PAD_ID`:
+
+    encoder_tokens  w1 w2 w3  0        (optionally noised: dropout, blanks, local shuffle)
+    decoder_tokens  <s> w1 w2 w3  0
+    targets         w1 w2 w3 </s>  0
+
+`L` is the bucket boundary of the batch, so a model sees only a few shapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import datasets
+import numpy as np
+import pyarrow.compute
+import tensorflow as tf
+
+from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
+
+# Encoder lengths a batch is padded to. Close steps keep padding low where most sentences are.
+BUCKET_BOUNDARIES = (8, 12, 16, 20, 24, 28, 32, 40, 48, 64)
+MAX_SHUFFLE_BUFFER = 100_000
+
+
+def tokenize_texts(
+    tokenizer: Tokenizer, texts: list[str], *, min_tokens: int = 1, max_tokens: int = 48
+) -> tuple[list[np.ndarray], dict[str, int]]:
+    """Tokenize texts once and keep those with `min_tokens` to `max_tokens` tokens.
+
+    Long sentences are dropped rather than truncated, so the model never learns
+    to reconstruct a cut sentence.
+
+    Args:
+        tokenizer: The `Tokenizer`.
+        texts: Clean sentences.
+        min_tokens: Drop sentences with fewer tokens (at least 1).
+        max_tokens: Drop sentences with more tokens.
+
+    Returns:
+        `(token_ids, report)`: one int32 array per kept sentence, and a dict with
+        `total`, `kept`, `too_short`, `too_long` and `tokens` (kept tokens).
+    """
+    if min_tokens < 1 or max_tokens < min_tokens:
+        raise ValueError(f"Need 1 <= min_tokens <= max_tokens, got min_tokens={min_tokens}, max_tokens={max_tokens}.")
+    texts = list(texts)
+    if not texts:
+        raise ValueError("tokenize_texts got no texts; load and clean some text first.")
+
+    def encode_batch(batch):
+        return {"ids": tokenizer.encode(batch["text"])}
+
+    # An explicit fingerprint avoids hashing the SentencePiece object (which datasets cannot do).
+    digest = hashlib.sha256(tokenizer.to_bytes())
+    digest.update("\n".join(texts).encode("utf-8", "surrogatepass"))
+    table = datasets.Dataset.from_dict({"text": texts}).map(
+        encode_batch,
+        batched=True,
+        batch_size=10_000,
+        remove_columns=["text"],
+        features=datasets.Features({"ids": datasets.Sequence(datasets.Value("int32"))}),
+        new_fingerprint=digest.hexdigest()[:32],
+        desc="Tokenizing",
+    )
+    column = table.data.column("ids").combine_chunks()
+    lengths = pyarrow.compute.list_value_length(column).to_numpy(zero_copy_only=False)
+    flat = pyarrow.compute.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.int32)
+    rows = np.split(flat, np.cumsum(lengths)[:-1])
+    keep = (lengths >= min_tokens) & (lengths <= max_tokens)
+    token_ids = [row for row, kept in zip(rows, keep) if kept]
+    report = {
+        "total": len(texts),
+        "kept": int(keep.sum()),
+        "too_short": int((lengths < min_tokens).sum()),
+        "too_long": int((lengths > max_tokens).sum()),
+        "tokens": int(lengths[keep].sum()),
+    }
+    return token_ids, report
+
+
+def _to_ragged(token_ids) -> tf.RaggedTensor:
+    """Build an int32 RaggedTensor from row lists quickly (one concatenation, no Python loop in TF)."""
+    if isinstance(token_ids, tf.RaggedTensor):
+        return tf.cast(token_ids, tf.int32)
+    rows = [np.asarray(row, dtype=np.int32).reshape(-1) for row in token_ids]
+    if not rows:
+        raise ValueError("make_dataset got no sentences; check tokenize_texts' report for what was dropped.")
+    lengths = np.array([len(row) for row in rows], dtype=np.int64)
+    return tf.RaggedTensor.from_row_lengths(np.concatenate(rows), lengths)
+
+
+def make_dataset(
+    token_ids: Sequence[Sequence[int]] | tf.RaggedTensor,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    seed: int = 0,
+    repeat: bool = False,
+    bucket_boundaries: Sequence[int] | None = BUCKET_BOUNDARIES,
+    word_dropout_rate: float = 0.0,
+    word_blank_rate: float = 0.0,
+    shuffle_distance: int = 0,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """Make bucketed, right-padded autoencoder batches.
+
+    Args:
+        token_ids: Sentences as token ids without bos/eos (e.g. from `tokenize_texts`).
+        batch_size: Sentences per batch (global batch size under a strategy).
+        shuffle: Shuffle sentences (with `seed`, again each epoch) before bucketing.
+        seed: Seed of the shuffle and of the noise.
+        repeat: Repeat forever.
+        bucket_boundaries: Encoder lengths batches are padded to; a sentence goes to
+            the smallest boundary that fits it. Sentences longer than the largest
+            boundary get one extra bucket (the longest length, rounded up to 16).
+            None pads each batch to its own longest sentence.
+        word_dropout_rate: Probability of dropping each encoder token (one is always kept).
+        word_blank_rate: Probability of replacing each encoder token with `UNK_ID`.
+        shuffle_distance: Move each encoder token at most this many positions.
+        drop_remainder: Drop incomplete batches.
+
+    Returns:
+        A `tf.data.Dataset` of `({"encoder_tokens", "decoder_tokens"}, targets)`.
+    """
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    for name, rate in (("word_dropout_rate", word_dropout_rate), ("word_blank_rate", word_blank_rate)):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {rate}.")
+    if shuffle_distance < 0:
+        raise ValueError(f"shuffle_distance must be 0 or more, got {shuffle_distance}.")
+    ragged = _to_ragged(token_ids)
+    lengths = ragged.row_lengths().numpy()
+    if len(lengths) == 0:
+        raise ValueError("make_dataset got no sentences; check tokenize_texts' report for what was dropped.")
+    if lengths.min() < 1:
+        raise ValueError(f"Sentence {int(np.argmin(lengths))} has no tokens; use tokenize_texts(min_tokens=1).")
+
+    dataset = tf.data.Dataset.from_tensor_slices(ragged)
+    if shuffle:
+        buffer_size = min(len(lengths), MAX_SHUFFLE_BUFFER)
+        dataset = dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
+    noise = _make_noise(seed, word_dropout_rate, word_blank_rate, shuffle_distance)
+    dataset = dataset.enumerate().map(noise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    if bucket_boundaries is None:
+        shapes = ({"encoder_tokens": [None], "decoder_tokens": [None]}, [None])
+        dataset = dataset.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=drop_remainder)
+    else:
+        dataset = _bucket(dataset, batch_size, _boundaries(bucket_boundaries, int(lengths.max())), drop_remainder)
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.deterministic = True
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _boundaries(bucket_boundaries: Sequence[int], longest: int) -> list[int]:
+    boundaries = sorted({int(boundary) for boundary in bucket_boundaries})
+    if not boundaries or boundaries[0] < 1:
+        raise ValueError(f"bucket_boundaries must be positive lengths, got {tuple(bucket_boundaries)}.")
+    if longest > boundaries[-1]:
+        boundaries.append(-(-longest // 16) * 16)
+    return boundaries
+
+
+def _bucket(dataset: tf.data.Dataset, batch_size: int, boundaries: list[int], drop_remainder: bool) -> tf.data.Dataset:
+    """Group sentences by the smallest boundary that fits and pad each batch to that boundary."""
+    boundary_table = tf.constant(boundaries, dtype=tf.int64)
+
+    def bucket_of(features, targets):
+        length = tf.shape(features["decoder_tokens"], out_type=tf.int64)[0] - 1
+        return tf.searchsorted(boundary_table, tf.reshape(length, [1]), side="left", out_type=tf.int64)[0]
+
+    def batch_bucket(bucket, window):
+        length = boundary_table[bucket]
+        shapes = (
+            {"encoder_tokens": tf.reshape(length, [1]), "decoder_tokens": tf.reshape(length + 1, [1])},
+            tf.reshape(length + 1, [1]),
+        )
+        return window.padded_batch(
+            batch_size, padded_shapes=shapes, padding_values=PAD_ID, drop_remainder=drop_remainder
+        )
+
+    return dataset.group_by_window(bucket_of, batch_bucket, window_size=batch_size)
+
+
+def _make_noise(seed: int, word_dropout_rate: float, word_blank_rate: float, shuffle_distance: int):
+    """Return the map function that builds one example and noises its encoder tokens."""
+    seed = tf.constant(seed, tf.int64)
+
+    def build(index, tokens):
+        tokens = tf.cast(tokens, tf.int32)  # (T,)
+        encoder_tokens = tokens
+        # A different stateless seed per element and per epoch (enumerate counts across repeats).
+        element_seed = tf.stack([seed, index])
+        if shuffle_distance > 0:
+            encoder_tokens = local_shuffle(encoder_tokens, shuffle_distance, element_seed + [0, 1 << 40])
+        if word_dropout_rate > 0:
+            encoder_tokens = word_dropout(encoder_tokens, word_dropout_rate, element_seed + [0, 2 << 40])
+        if word_blank_rate > 0:
+            encoder_tokens = word_blank(encoder_tokens, word_blank_rate, element_seed + [0, 3 << 40])
+        decoder_tokens = tf.concat([[BOS_ID], tokens], axis=0)  # (T + 1,)
+        targets = tf.concat([tokens, [EOS_ID]], axis=0)  # (T + 1,)
+        return {"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}, targets
+
+    return build
+
+
+def word_dropout(tokens: tf.Tensor, rate: float, seed: tf.Tensor) -> tf.Tensor:
+    """Drop each token with probability `rate`, always keeping at least one."""
+    draws = tf.random.stateless_uniform(tf.shape(tokens), seed=seed)
+    keep = draws >= rate
+    # If every token would go, keep the one with the largest draw.
+    keep = keep | (~tf.reduce_any(keep) & tf.equal(tf.range(tf.size(tokens)), tf.cast(tf.argmax(draws), tf.int32)))
+    return tf.boolean_mask(tokens, keep)
+
+
+def word_blank(tokens: tf.Tensor, rate: float, seed: tf.Tensor) -> tf.Tensor:
+    """Replace each token with `UNK_ID` with probability `rate`."""
+    draws = tf.random.stateless_uniform(tf.shape(tokens), seed=seed)
+    return tf.where(draws < rate, tf.constant(UNK_ID, tokens.dtype), tokens)
+
+
+def local_shuffle(tokens: tf.Tensor, distance: int, seed: tf.Tensor) -> tf.Tensor:
+    """Shuffle so each token moves at most `distance` positions (Lample et al. 2018).
+
+    Sorts positions by `index + uniform(0, distance + 1)`.
+    """
+    positions = tf.cast(tf.range(tf.size(tokens)), tf.float32)
+    keys = positions + tf.random.stateless_uniform(tf.shape(tokens), seed=seed, maxval=distance + 1.0)
+    return tf.gather(tokens, tf.argsort(keys, stable=True))
+
+
+def padding_fraction(dataset: tf.data.Dataset, max_batches: int | None = None) -> float:
+    """Return padded positions / all positions of the targets over (up to `max_batches`) batches."""
+    padded = total = 0
+    for _, targets in dataset.take(-1 if max_batches is None else max_batches):
+        targets = targets.numpy()
+        padded += int((targets == PAD_ID).sum())
+        total += targets.size
+    return padded / total if total else 0.0
