@@ -137,7 +137,12 @@ class Config:
         """Build a Config from nested dicts; unknown keys are a ValueError."""
         sections = {}
         for field in dataclasses.fields(cls):
-            section_type = {"tokenizer": TokenizerConfig, "data": DataConfig, "model": ModelConfig, "train": TrainConfig}[field.name]
+            section_type = {
+                "tokenizer": TokenizerConfig,
+                "data": DataConfig,
+                "model": ModelConfig,
+                "train": TrainConfig,
+            }[field.name]
             sections[field.name] = _build(section_type, values.get(field.name, {}), field.name)
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:

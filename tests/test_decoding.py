@@ -1,0 +1,224 @@
+"""Tests for textae.decoding on a tiny autoencoder overfitted to eight sentences."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from textae import decoding
+from textae.config import ModelConfig
+from textae.decoding import DecodingSettings
+from textae.model import TextAutoencoder
+from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+GREEDY = DecodingSettings(method="greedy", max_length=10)
+
+
+def _batch(sentences):
+    """Encoder tokens, decoder tokens (<s> + tokens) and targets (tokens + </s>), right-padded."""
+    steps = max(map(len, sentences))
+    encoder = np.zeros((len(sentences), steps), np.int32)
+    decoder = np.zeros((len(sentences), steps + 1), np.int32)
+    targets = np.zeros((len(sentences), steps + 1), np.int32)
+    for row, sentence in enumerate(sentences):
+        encoder[row, : len(sentence)] = sentence
+        decoder[row, : len(sentence) + 1] = [BOS_ID, *sentence]
+        targets[row, : len(sentence) + 1] = [*sentence, EOS_ID]
+    return encoder, decoder, targets
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """(model, sentences, their latents): a model that reconstructs 8 random sentences."""
+    keras.utils.set_random_seed(0)
+    generator = np.random.default_rng(0)
+    sentences = [generator.integers(4, 30, size=generator.integers(3, 7)).tolist() for _ in range(8)]
+    config = ModelConfig(
+        vocab_size=30,
+        embedding_dim=16,
+        hidden_dim=32,
+        latent_dim=16,
+        bidirectional=False,
+        sampling_schedule="constant",
+        sampling_k=1.0,  # plain teacher forcing
+    )
+    model = TextAutoencoder(config)
+    model.build()
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    encoder, decoder, targets = _batch(sentences)
+    dataset = tf.data.Dataset.from_tensor_slices(({"encoder_tokens": encoder, "decoder_tokens": decoder}, targets))
+    model.fit(dataset.batch(8).repeat(150), shuffle=False, verbose=0)
+    latents = model.encode(encoder)[0].numpy()
+    return model, sentences, latents
+
+
+def _rows(result):
+    return [result.tokens[row, : result.lengths[row]].tolist() for row in range(len(result.lengths))]
+
+
+def _teacher_forced_log_probs(model, latent, result):
+    """Per row: log p of each emitted token and of </s>, from the teacher-forced decoder."""
+    sentences = _rows(result)
+    _, decoder, targets = _batch(sentences)
+    logits = model.project(model.decoder_hidden(latent, decoder))
+    banned = np.isin(np.arange(logits.shape[-1]), [PAD_ID, BOS_ID])  # never emitted, as in decoding
+    log_probs = tf.nn.log_softmax(tf.where(banned, -np.inf, logits)).numpy()
+    return [log_probs[row, np.arange(len(s) + 1), targets[row, : len(s) + 1]] for row, s in enumerate(sentences)]
+
+
+def test_greedy_reconstructs_the_training_sentences(trained):
+    model, sentences, latents = trained
+    result = decoding.decode(model, latents, GREEDY)
+    assert _rows(result) == sentences
+    assert result.finished.all()
+    assert result.lengths.tolist() == [len(s) for s in sentences]
+    assert result.tokens.dtype == np.int32 and result.tokens.shape == (8, max(map(len, sentences)))
+
+
+def test_probabilities_agree_with_the_teacher_forced_model(trained):
+    model, _, latents = trained
+    noisy = latents + np.random.default_rng(1).normal(0, 0.5, latents.shape).astype(np.float32)
+    result = decoding.decode(model, noisy, GREEDY)
+    assert result.finished.all()
+    expected = _teacher_forced_log_probs(model, noisy, result)
+    for row, length in enumerate(result.lengths):
+        probabilities = result.token_probabilities[row]
+        assert np.all(probabilities[:length] > 0) and np.all(probabilities[:length] <= 1)
+        assert np.all(probabilities[length:] == 0) and np.all(result.tokens[row, length:] == 0)
+        np.testing.assert_allclose(np.log(probabilities[:length]), expected[row][:-1], atol=1e-4)
+        log_eos = expected[row][-1]
+        assert result.log_probability[row] == pytest.approx(np.sum(np.log(probabilities[:length])) + log_eos, abs=1e-4)
+
+
+def test_max_length_truncates_and_marks_rows_unfinished(trained):
+    model, sentences, latents = trained
+    result = decoding.decode(model, latents, dataclasses.replace(GREEDY, max_length=4))
+    assert result.tokens.shape[1] == 4
+    for row, sentence in enumerate(sentences):
+        assert _rows(result)[row] == sentence[:4]
+        # A sentence of exactly max_length tokens still ends with </s>.
+        assert result.finished[row] == (len(sentence) <= 4)
+        if not result.finished[row]:  # no </s> term in the log-probability
+            probabilities = result.token_probabilities[row]
+            assert result.log_probability[row] == pytest.approx(np.sum(np.log(probabilities)), abs=1e-4)
+
+
+def test_beam_width_one_equals_greedy(trained):
+    model, _, latents = trained
+    latents = latents + np.random.default_rng(2).normal(0, 1.0, latents.shape).astype(np.float32)
+    greedy = decoding.decode(model, latents, GREEDY)
+    beam = decoding.decode(model, latents, DecodingSettings(method="beam", beam_width=1, max_length=10))
+    np.testing.assert_array_equal(beam.tokens, greedy.tokens)
+    np.testing.assert_array_equal(beam.finished, greedy.finished)
+    np.testing.assert_allclose(beam.log_probability, greedy.log_probability, atol=1e-5)
+    np.testing.assert_allclose(beam.token_probabilities, greedy.token_probabilities, atol=1e-6)
+
+
+def test_beam_search_finds_at_least_the_greedy_probability(trained):
+    model, sentences, latents = trained
+    noise = np.random.default_rng(3).normal(0, 2.0, (32, 16))
+    noisy = np.concatenate([latents, np.repeat(latents, 4, axis=0) + noise]).astype(np.float32)
+    settings = DecodingSettings(method="beam", beam_width=4, length_penalty=0.0, max_length=12)
+    greedy = decoding.decode(model, noisy, dataclasses.replace(GREEDY, max_length=12))
+    beam = decoding.decode(model, noisy, settings)
+    assert beam.finished.all() and greedy.finished.all()
+    assert np.all(beam.log_probability >= greedy.log_probability - 1e-5)
+    assert np.any(beam.log_probability > greedy.log_probability + 0.01)  # the search matters somewhere
+    assert _rows(beam)[:8] == sentences
+    # The returned probabilities belong to the returned tokens.
+    expected = _teacher_forced_log_probs(model, noisy, beam)
+    for row, length in enumerate(beam.lengths):
+        np.testing.assert_allclose(np.log(beam.token_probabilities[row, :length]), expected[row][:-1], atol=1e-4)
+        assert beam.log_probability[row] == pytest.approx(np.sum(expected[row]), abs=1e-4)
+
+
+def test_sampling_limits_equal_greedy(trained):
+    model, _, latents = trained
+    noisy = latents + np.random.default_rng(4).normal(0, 1.0, latents.shape).astype(np.float32)
+    greedy = decoding.decode(model, noisy, GREEDY)
+    for settings in (
+        DecodingSettings(method="sample", max_length=10, temperature=1e-4, seed=0),
+        DecodingSettings(method="sample", max_length=10, top_k=1, seed=0),
+        DecodingSettings(method="sample", max_length=10, top_p=1e-6),
+    ):
+        sampled = decoding.decode(model, noisy, settings)
+        np.testing.assert_array_equal(sampled.tokens, greedy.tokens)
+        np.testing.assert_allclose(sampled.log_probability, greedy.log_probability, atol=1e-5)
+
+
+def test_seeded_sampling_is_reproducible(trained):
+    model, _, latents = trained
+    noisy = np.repeat(latents, 4, axis=0) + np.random.default_rng(5).normal(0, 2.0, (32, 16)).astype(np.float32)
+    settings = DecodingSettings(method="sample", max_length=10, temperature=2.0, seed=7)
+    first, second = decoding.decode(model, noisy, settings), decoding.decode(model, noisy, settings)
+    np.testing.assert_array_equal(first.tokens, second.tokens)
+    np.testing.assert_array_equal(first.log_probability, second.log_probability)
+    other = decoding.decode(model, noisy, dataclasses.replace(settings, seed=8))
+    assert not np.array_equal(first.tokens, other.tokens) or not np.array_equal(first.lengths, other.lengths)
+    unseeded = decoding.decode(model, noisy, dataclasses.replace(settings, seed=None))
+    assert np.all(unseeded.lengths <= 10)
+
+
+def test_pad_and_bos_are_never_emitted():
+    keras.utils.set_random_seed(1)
+    config = ModelConfig(vocab_size=30, embedding_dim=8, hidden_dim=16, latent_dim=8, bidirectional=False)
+    model = TextAutoencoder(config)
+    model.build()
+    bias = np.zeros(30, np.float32)
+    bias[[PAD_ID, BOS_ID]] = 50.0  # the model would pick them every time
+    bias[EOS_ID] = 20.0
+    model.output_layer.bias.assign(bias)
+    latents = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
+    for settings in (GREEDY, DecodingSettings(method="beam", max_length=5), DecodingSettings(method="sample", seed=0)):
+        result = decoding.decode(model, latents, settings)
+        assert result.finished.all() and np.all(result.lengths == 0)  # </s> is the best allowed token
+        assert result.log_probability == pytest.approx(np.zeros(4), abs=1e-4)
+
+
+def test_new_batch_sizes_do_not_retrace(trained):
+    model, _, latents = trained
+    for settings in (GREEDY, DecodingSettings(method="beam", max_length=10, beam_width=3)):
+        function = decoding.compiled_decoder(model, settings)
+        decoding.decode(model, latents[:3], settings)
+        decoding.decode(model, latents[:5], dataclasses.replace(settings, length_penalty=1.0))
+        assert function.experimental_get_tracing_count() == 1
+        assert decoding.compiled_decoder(model, settings) is function
+
+
+def test_filter_logits_top_k_and_top_p():
+    logits = tf.math.log(tf.constant([[0.5, 0.3, 0.15, 0.05]]))
+    keep = lambda top_k, top_p: np.isfinite(decoding.filter_logits(logits, top_k, top_p).numpy()[0]).tolist()
+    assert keep(0, 1.0) == [True, True, True, True]
+    assert keep(2, 1.0) == [True, True, False, False]
+    assert keep(0, 0.7) == [True, True, False, False]  # 0.5 < 0.7 <= 0.8
+    assert keep(0, 0.5) == [True, False, False, False]
+    assert keep(1, 0.9) == [True, False, False, False]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"method": "nucleus"},
+        {"max_length": 0},
+        {"beam_width": 0},
+        {"temperature": 0.0},
+        {"top_k": -1},
+        {"top_p": 0.0},
+        {"top_p": 1.5},
+        {"length_penalty": -0.1},
+        {"seed": 1.5},
+    ],
+)
+def test_invalid_settings_raise(changes):
+    with pytest.raises(ValueError, match=next(iter(changes))):
+        dataclasses.replace(DecodingSettings(), **changes).validate()
+
+
+def test_invalid_inputs_raise(trained):
+    model, _, latents = trained
+    with pytest.raises(ValueError, match="latent must have shape"):
+        decoding.decode(model, latents[:, :3])
+    with pytest.raises(ValueError, match="beam_width"):
+        decoding.decode(model, latents, DecodingSettings(method="beam", beam_width=29))

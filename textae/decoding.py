@@ -1,0 +1,304 @@
+"""Greedy, beam and sampled decoding from latent vectors, one compiled loop per batch.
+
+Every method runs the whole batch in a single `tf.function` around a
+`tf.while_loop` over `model.decoder_step`, and stops as soon as every row (or
+every beam) has emitted `</s>`, or after `max_length` tokens. A row that reaches
+`max_length` tokens gets one more step that only checks whether `</s>` comes
+next (the arg-max for greedy and beam search, the drawn token for sampling);
+if not, it is returned truncated with `finished=False`.
+
+`<pad>` and `<s>` are never emitted: their logits are set to -inf, so all
+reported probabilities are under the model's distribution renormalised over
+the other tokens, without temperature or top-k/top-p filtering.
+
+The compiled function is cached per model and per (method, max_length,
+beam_width, seeded) with an input signature, so new batch sizes and new values
+of temperature, top_k, top_p and length_penalty do not retrace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+
+import numpy as np
+import tensorflow as tf
+
+from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+METHODS = ("greedy", "beam", "sample")
+_DEAD_BEAM_SCORE = -1e9  # start score of beams 1..W-1, so step 0 expands beam 0 only
+_DECODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {key: tf.function}
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodingSettings:
+    """How to turn latent vectors into token sequences.
+
+    Args:
+        method: "greedy", "beam" or "sample".
+        max_length: the most tokens per sentence, not counting `</s>`.
+        beam_width: beams per sentence (beam search).
+        length_penalty: GNMT alpha; beams are ranked by score / ((5 + len) / 6) ** alpha,
+            len counting `</s>`; 0 ranks by the raw log-probability.
+        temperature: divides the logits before sampling.
+        top_k: sample among the k most likely tokens only; 0 turns it off.
+        top_p: nucleus sampling, the smallest set of tokens with this much mass; 1 turns it off.
+        seed: makes sampling reproducible; None draws from TensorFlow's global generator.
+    """
+
+    method: str = "greedy"
+    max_length: int = 64
+    beam_width: int = 4
+    length_penalty: float = 0.6
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int | None = None
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first impossible setting."""
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}.")
+        for name, minimum in (("max_length", 1), ("beam_width", 1), ("top_k", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+        if not (np.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {self.temperature!r}; use greedy for 0.")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p!r}; 1 turns nucleus sampling off.")
+        if not (np.isfinite(self.length_penalty) and self.length_penalty >= 0):
+            raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty!r}; 0 turns it off.")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer))):
+            raise ValueError(f"seed must be an integer or None, got {self.seed!r}.")
+
+
+@dataclasses.dataclass
+class DecodeResult:
+    """Decoded sentences as right-padded token ids and their probabilities."""
+
+    tokens: np.ndarray  # (B, L) int32, padded with 0, without <s> and </s>
+    lengths: np.ndarray  # (B,) tokens before </s>
+    token_probabilities: np.ndarray  # (B, L) the model's probability of each token, 0 on padding
+    log_probability: np.ndarray  # (B,) sum of log-probabilities of the tokens and of </s> if emitted
+    finished: np.ndarray  # (B,) emitted </s>
+
+
+def decode(model, latent, settings: DecodingSettings = DecodingSettings()) -> DecodeResult:
+    """Decode a batch of latent vectors with one compiled graph loop.
+
+    Args:
+        model: a built `TextAutoencoder`.
+        latent: `(B, Z)` latent vectors.
+        settings: the decoding method and its parameters.
+
+    Returns:
+        A `DecodeResult`; for beam search, the best beam of each row.
+    """
+    settings.validate()
+    latent = np.asarray(latent, np.float32)
+    latent_dim = model.model_config.latent_dim
+    if latent.ndim != 2 or latent.shape[1] != latent_dim:
+        raise ValueError(f"latent must have shape (batch, {latent_dim}), got {latent.shape}.")
+    vocab_size = model.model_config.vocab_size
+    if settings.method == "beam" and settings.beam_width > vocab_size - 2:
+        raise ValueError(f"beam_width {settings.beam_width} exceeds the {vocab_size - 2} emittable tokens.")
+    function = compiled_decoder(model, settings)
+    seed = 0 if settings.seed is None else settings.seed % (2**63)
+    outputs = function(
+        tf.constant(latent),
+        tf.constant(settings.temperature, tf.float32),
+        tf.constant(settings.top_k, tf.int32),
+        tf.constant(settings.top_p, tf.float32),
+        tf.constant(settings.length_penalty, tf.float32),
+        tf.constant(seed, tf.int64),
+    )
+    tokens, probabilities, lengths, log_probability, finished = (output.numpy() for output in outputs)
+    width = int(lengths.max()) if lengths.size else 0
+    return DecodeResult(
+        tokens=tokens[:, :width].astype(np.int32),
+        lengths=lengths.astype(np.int32),
+        token_probabilities=probabilities[:, :width],
+        log_probability=log_probability,
+        finished=finished,
+    )
+
+
+def compiled_decoder(model, settings: DecodingSettings):
+    """The cached `tf.function` decoding for `model` with these static settings."""
+    if settings.method == "beam":
+        key = ("beam", settings.max_length, settings.beam_width)
+    elif settings.method == "sample":
+        key = ("sample", settings.max_length, settings.seed is not None)
+    else:
+        key = ("greedy", settings.max_length)
+    decoders = _DECODERS.setdefault(model, {})
+    if key not in decoders:
+        decoders[key] = _build_decoder(weakref.ref(model), model.model_config.latent_dim, key)
+    return decoders[key]
+
+
+def _build_decoder(model_ref, latent_dim, key):
+    """A `tf.function` for one static key; it holds the model weakly so the cache does not keep it alive."""
+    method, max_length = key[0], key[1]
+    scalar = lambda dtype: tf.TensorSpec([], dtype)
+    signature = [tf.TensorSpec([None, latent_dim], tf.float32)] + [scalar(tf.float32), scalar(tf.int32)]
+    signature += [scalar(tf.float32), scalar(tf.float32), scalar(tf.int64)]
+
+    @tf.function(input_signature=signature, reduce_retracing=True)
+    def run(latent, temperature, top_k, top_p, length_penalty, seed):
+        model = model_ref()
+        if method == "beam":
+            return _beam_search(model, latent, max_length, key[2], length_penalty)
+        if method == "greedy":
+            return _step_loop(model, latent, max_length, lambda log_probs, step: tf.argmax(log_probs, -1, tf.int32))
+
+        def draw(log_probs, step):
+            filtered = filter_logits(log_probs / temperature, top_k, top_p)
+            if key[2]:  # seeded: one stateless draw per step
+                return tf.random.stateless_categorical(filtered, 1, seed=tf.stack([seed, tf.cast(step, tf.int64)]))
+            return tf.random.categorical(filtered, 1)
+
+        return _step_loop(
+            model, latent, max_length, lambda log_probs, step: tf.cast(draw(log_probs, step)[:, 0], tf.int32)
+        )
+
+    return run
+
+
+def _masked_logits(logits):
+    """Set the logits of `<pad>` and `<s>` to -inf: they are never emitted."""
+    vocab = tf.shape(logits)[-1]
+    banned = tf.reduce_any(tf.equal(tf.range(vocab)[:, None], [PAD_ID, BOS_ID]), axis=-1)  # (V,)
+    return tf.where(banned[None, :], tf.constant(-np.inf, logits.dtype), logits)
+
+
+def filter_logits(logits, top_k, top_p):
+    """Top-k then nucleus (top-p) filtering of `(N, V)` logits; removed tokens get -inf."""
+    vocab = tf.shape(logits)[-1]
+    negative_infinity = tf.constant(-np.inf, logits.dtype)
+    sorted_logits = tf.sort(logits, axis=-1, direction="DESCENDING")  # (N, V)
+    k = tf.where(top_k > 0, tf.minimum(top_k, vocab), vocab)
+    kth_largest = sorted_logits[:, k - 1 : k]  # (N, 1)
+    logits = tf.where(logits < kth_largest, negative_infinity, logits)
+    sorted_logits = tf.where(tf.range(vocab)[None, :] < k, sorted_logits, negative_infinity)
+    # Keep a token while the mass of the tokens ranked before it is below top_p (the first always stays).
+    mass_before = tf.math.cumsum(tf.nn.softmax(sorted_logits, axis=-1), axis=-1, exclusive=True)
+    kept = tf.where(mass_before < top_p, sorted_logits, tf.constant(np.inf, logits.dtype))
+    threshold = tf.reduce_min(kept, axis=-1, keepdims=True)  # (N, 1), smallest kept logit
+    nucleus = tf.where(logits < threshold, negative_infinity, logits)
+    return tf.where(top_p < 1.0, nucleus, logits)
+
+
+def _running(max_length):
+    """While-loop condition: steps remain and some row (the last loop variable) is unfinished."""
+    return lambda step, *rest: (step < max_length) & ~tf.reduce_all(rest[-1])
+
+
+def _write(buffer, step, values):
+    """Buffer `(N, L)` with column `step` replaced by `values (N,)`."""
+    column = tf.equal(tf.range(tf.shape(buffer)[1]), step)[None, :]
+    return tf.where(column, values[:, None], buffer)
+
+
+def _step_loop(model, latent, max_length, choose):
+    """Greedy or sampled decoding; `choose(log_probs (B, V), step) -> tokens (B,)`."""
+    batch = tf.shape(latent)[0]
+    states = model.decoder_initial_state(latent)
+    tokens = tf.zeros([batch, max_length], tf.int32)
+    probabilities = tf.zeros([batch, max_length], tf.float32)
+    lengths = tf.zeros([batch], tf.int32)
+    log_probability = tf.zeros([batch], tf.float32)
+    finished = tf.zeros([batch], tf.bool)
+
+    def next_token(previous, states, step):
+        logits, states = model.decoder_step(previous, states, latent)
+        log_probs = tf.nn.log_softmax(_masked_logits(tf.cast(logits, tf.float32)))  # (B, V)
+        chosen = choose(log_probs, step)
+        return chosen, tf.gather(log_probs, chosen, batch_dims=1), states
+
+    def body(step, previous, states, tokens, probabilities, lengths, log_probability, finished):
+        chosen, chosen_log_prob, states = next_token(previous, states, step)
+        emits = ~finished & tf.not_equal(chosen, EOS_ID)
+        tokens = _write(tokens, step, tf.where(emits, chosen, PAD_ID))
+        probabilities = _write(probabilities, step, tf.where(emits, tf.exp(chosen_log_prob), 0.0))
+        log_probability += tf.where(finished, 0.0, chosen_log_prob)
+        lengths += tf.cast(emits, tf.int32)
+        finished |= tf.equal(chosen, EOS_ID)
+        previous = tf.where(finished, PAD_ID, chosen)
+        return step + 1, previous, states, tokens, probabilities, lengths, log_probability, finished
+
+    loop_vars = (0, tf.fill([batch], BOS_ID), states, tokens, probabilities, lengths, log_probability, finished)
+    _, previous, states, tokens, probabilities, lengths, log_probability, finished = tf.while_loop(
+        _running(max_length), body, loop_vars, maximum_iterations=max_length
+    )
+
+    def check_end():
+        """Rows at max_length are finished only if their next token is </s>."""
+        chosen, chosen_log_prob, _ = next_token(previous, states, max_length)
+        ends = ~finished & tf.equal(chosen, EOS_ID)
+        return log_probability + tf.where(ends, chosen_log_prob, 0.0), finished | ends
+
+    log_probability, finished = tf.cond(tf.reduce_all(finished), lambda: (log_probability, finished), check_end)
+    return tokens, probabilities, lengths, log_probability, finished
+
+
+def _beam_search(model, latent, max_length, beam_width, length_penalty):
+    """Beam search over (B * W) flattened beams; returns the best beam of each row."""
+    batch, width = tf.shape(latent)[0], beam_width
+    beams = batch * width
+    vocab = model.model_config.vocab_size
+    latent = tf.repeat(latent, width, axis=0)  # (B*W, Z), beam-major within a row
+    states = model.decoder_initial_state(latent)
+    first_beam = tf.equal(tf.range(width), 0)
+    scores = tf.tile(tf.where(first_beam, 0.0, _DEAD_BEAM_SCORE), [batch])  # (B*W,)
+    # A finished beam has one continuation, <pad>, that leaves its score unchanged.
+    pad_only = tf.where(tf.equal(tf.range(vocab), PAD_ID), 0.0, -np.inf)[None, :]  # (1, V)
+    row_start = tf.repeat(tf.range(batch) * width, width)  # (B*W,) flat index of each row's beam 0
+
+    def body(step, previous, states, tokens, probabilities, lengths, scores, finished):
+        logits, states = model.decoder_step(previous, states, latent)
+        log_probs = tf.nn.log_softmax(_masked_logits(tf.cast(logits, tf.float32)))  # (B*W, V)
+        candidates = scores[:, None] + tf.where(finished[:, None], pad_only, log_probs)
+        best_scores, best = tf.math.top_k(tf.reshape(candidates, [batch, width * vocab]), k=width)  # (B, W)
+        best = tf.reshape(best, [beams])
+        parent = row_start + best // vocab  # (B*W,) flat index of the beam each candidate extends
+        chosen = best % vocab
+        parent_finished = tf.gather(finished, parent)
+        emits = ~parent_finished & tf.not_equal(chosen, EOS_ID)
+        chosen_prob = tf.exp(tf.gather(tf.gather(log_probs, parent), chosen, batch_dims=1))
+        tokens = _write(tf.gather(tokens, parent), step, tf.where(emits, chosen, PAD_ID))
+        probabilities = _write(tf.gather(probabilities, parent), step, tf.where(emits, chosen_prob, 0.0))
+        lengths = tf.gather(lengths, parent) + tf.cast(emits, tf.int32)
+        finished = parent_finished | tf.equal(chosen, EOS_ID)
+        states = tf.nest.map_structure(lambda state: tf.gather(state, parent), states)
+        return step + 1, chosen, states, tokens, probabilities, lengths, tf.reshape(best_scores, [beams]), finished
+
+    loop_vars = (
+        0,
+        tf.fill([beams], BOS_ID),
+        states,
+        tf.zeros([beams, max_length], tf.int32),
+        tf.zeros([beams, max_length], tf.float32),
+        tf.zeros([beams], tf.int32),
+        scores,
+        tf.zeros([beams], tf.bool),
+    )
+    _, previous, states, tokens, probabilities, lengths, scores, finished = tf.while_loop(
+        _running(max_length), body, loop_vars, maximum_iterations=max_length
+    )
+
+    def check_end():
+        """Beams at max_length are finished only if their most likely next token is </s>."""
+        logits, _ = model.decoder_step(previous, states, latent)
+        log_probs = tf.nn.log_softmax(_masked_logits(tf.cast(logits, tf.float32)))
+        ends = ~finished & tf.equal(tf.argmax(log_probs, -1, tf.int32), EOS_ID)
+        return scores + tf.where(ends, log_probs[:, EOS_ID], 0.0), finished | ends
+
+    scores, finished = tf.cond(tf.reduce_all(finished), lambda: (scores, finished), check_end)
+    # GNMT length normalisation (Wu et al. 2016), the length counting </s>.
+    length = tf.cast(lengths + tf.cast(finished, tf.int32), tf.float32)
+    normalised = scores / tf.pow((5.0 + length) / 6.0, length_penalty)
+    best = tf.range(batch) * width + tf.argmax(tf.reshape(normalised, [batch, width]), -1, tf.int32)  # (B,)
+    return tuple(tf.gather(value, best) for value in (tokens, probabilities, lengths, scores, finished))

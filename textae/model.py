@@ -1,0 +1,209 @@
+"""The recurrent autoencoder: embedding, encoder, latent vector, decoder.
+
+Shapes: B sentences, T encoder steps, T + 1 decoder steps (`<s>` + tokens in,
+tokens + `</s>` out), E embedding, H hidden, Z latent, V vocabulary.
+
+    encoder_tokens (B, T) -> embedding (B, T, E) -> recurrent layers
+        -> final states of every layer and direction -> latent (B, Z)
+    latent -> initial decoder states; [embedding(decoder_tokens); latent] (B, T+1, E+Z)
+        -> recurrent layers (B, T+1, H) -> logits (B, T+1, V), float32
+
+Every recurrent layer is cuDNN-eligible (tanh/sigmoid, bias, no recurrent
+dropout, `unroll=False`, right-padded masks) and uses a fused loop on CPU; see
+`textae/recurrent.py`. Training (`train_step`) lives in `textae/training_step.py`
+so that `model.fit` and the multi-worker loop share one step function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from textae import recurrent, training_step
+from textae.config import ModelConfig
+from textae.tokenizer import BOS_ID, PAD_ID
+
+
+@keras.saving.register_keras_serializable(package="textae")
+class TextAutoencoder(keras.Model):
+    """A sequence autoencoder that maps a sentence to a latent vector and back.
+
+    Args:
+        config: a `ModelConfig` or the dict of its fields.
+        **kwargs: forwarded to `keras.Model` (for example `name`).
+
+    Example:
+    >>> model = TextAutoencoder(ModelConfig(vocab_size=100, hidden_dim=16))
+    >>> logits = model({"encoder_tokens": tokens, "decoder_tokens": decoder_tokens})
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(config, dict):
+            config = ModelConfig(**config)
+        config.validate()
+        self.model_config = config
+        c = config
+        layer_type = recurrent.RECURRENT_LAYERS[c.cell_type]
+        self.num_states = recurrent.NUM_STATES[c.cell_type]
+        self.embedding = keras.layers.Embedding(c.vocab_size, c.embedding_dim, name="embedding")
+        self.embedding_dropout = keras.layers.Dropout(c.embedding_dropout_rate)
+        self.layer_dropout = keras.layers.Dropout(c.dropout_rate)
+        self.encoder_layers = []
+        for index in range(c.num_layers):
+            layer = layer_type(c.hidden_dim, return_sequences=True, return_state=True, name=f"encoder_{index}")
+            if c.bidirectional:
+                layer = keras.layers.Bidirectional(layer, name=f"bidirectional_encoder_{index}")
+            self.encoder_layers.append(layer)
+        latent_units = 2 * c.latent_dim if c.latent_mode == "variational" else c.latent_dim
+        self.to_latent = keras.layers.Dense(latent_units, name="to_latent")
+        self.to_decoder_state = keras.layers.Dense(
+            c.num_layers * self.num_states * c.hidden_dim, activation="tanh", name="to_decoder_state"
+        )
+        self.decoder_layers = [
+            layer_type(c.hidden_dim, return_sequences=True, return_state=True, name=f"decoder_{index}")
+            for index in range(c.num_layers)
+        ]
+        if c.tie_embeddings:
+            # Press & Wolf 2017: logits = W_embedding h'; h' projected to E when H != E.
+            self.output_bottleneck = keras.layers.Dense(c.embedding_dim, name="output_bottleneck")
+            self.output_bias = self.add_weight(shape=(c.vocab_size,), initializer="zeros", name="output_bias")
+        else:
+            self.output_layer = keras.layers.Dense(c.vocab_size, dtype="float32", name="output")
+        tracked = ["loss", "token_accuracy", "teacher_forcing_probability"]
+        if c.latent_mode == "variational":
+            tracked += ["kl", "kl_weight"]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
+
+    # ----------------------------------------------------------------- encoder
+    def encode(self, encoder_tokens, training=False):
+        """Return `(mean, log_variance)` of the latent for `(B, T)` tokens.
+
+        `log_variance` is None in deterministic mode, where the mean is the latent.
+        """
+        tokens = tf.convert_to_tensor(encoder_tokens, tf.int32)
+        mask = tf.not_equal(tokens, PAD_ID)  # (B, T), right-padded
+        if self.model_config.reverse_encoder_input:
+            lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+            tokens = tf.reverse_sequence(tokens, lengths, seq_axis=1, batch_axis=0)
+        x = self.embedding_dropout(self.embedding(tokens), training=training)  # (B, T, E)
+        final_states = []
+        for index, layer in enumerate(self.encoder_layers):
+            if index:
+                x = self.layer_dropout(x, training=training)
+            x, *states = layer(x, mask=mask, training=training)
+            final_states.extend(states)
+        context = tf.concat([tf.cast(s, self.compute_dtype) for s in final_states], axis=-1)
+        projected = tf.cast(self.to_latent(context), tf.float32)  # (B, Z) or (B, 2Z)
+        if self.model_config.latent_mode == "variational":
+            mean, log_variance = tf.split(projected, 2, axis=-1)
+            return mean, tf.clip_by_value(log_variance, -20.0, 10.0)
+        return projected, None
+
+    def reparameterize(self, mean, log_variance, training=False):
+        """Sample z = mean + sigma * noise while training a variational model."""
+        if log_variance is None or not training:
+            return mean
+        return mean + tf.exp(0.5 * log_variance) * tf.random.normal(tf.shape(mean))
+
+    # ----------------------------------------------------------------- decoder
+    def decoder_initial_state(self, latent):
+        """Per decoder layer, the list of its initial states `(B, H)`."""
+        flat = self.to_decoder_state(tf.cast(latent, self.compute_dtype))
+        pieces = tf.split(flat, self.model_config.num_layers * self.num_states, axis=-1)
+        n = self.num_states
+        return [pieces[i * n : (i + 1) * n] for i in range(self.model_config.num_layers)]
+
+    def _decoder_inputs(self, latent, decoder_tokens, training):
+        embedded = self.embedding_dropout(self.embedding(decoder_tokens), training=training)  # (B, T+1, E)
+        steps = tf.shape(decoder_tokens)[1]
+        repeated = tf.repeat(tf.cast(latent, embedded.dtype)[:, None, :], steps, axis=1)  # (B, T+1, Z)
+        return tf.concat([embedded, repeated], axis=-1)
+
+    def decoder_hidden(self, latent, decoder_tokens, mask=None, training=False):
+        """Teacher-forced decoder outputs `(B, T+1, H)` for the given input tokens.
+
+        `mask` defaults to `decoder_tokens != <pad>`; scheduled sampling passes the
+        gold mask so that a predicted `<pad>` can never open a hole in it.
+        """
+        decoder_tokens = tf.convert_to_tensor(decoder_tokens, tf.int32)
+        if mask is None:
+            mask = tf.not_equal(decoder_tokens, PAD_ID)
+        x = self._decoder_inputs(latent, decoder_tokens, training)
+        for layer, states in zip(self.decoder_layers, self.decoder_initial_state(latent)):
+            x, *_ = layer(x, initial_state=states, mask=mask, training=training)
+            x = self.layer_dropout(x, training=training)
+        return x
+
+    def project(self, hidden):
+        """Logits over the vocabulary, float32, for hidden states `(..., H)`."""
+        if self.model_config.tie_embeddings:
+            hidden = tf.cast(self.output_bottleneck(hidden), tf.float32)
+            embeddings = tf.cast(self.embedding.embeddings, tf.float32)
+            # Inside the model's autocast scope (mixed precision) the bias reads as float16.
+            return tf.matmul(hidden, embeddings, transpose_b=True) + tf.cast(self.output_bias, tf.float32)
+        return self.output_layer(hidden)
+
+    def decoder_step(self, tokens, states, latent):
+        """One decoding step for graph loops.
+
+        Args:
+            tokens: `(B,)` previous tokens.
+            states: per decoder layer, the list of its states.
+            latent: `(B, Z)`.
+
+        Returns:
+            `(logits (B, V) float32, new states)`.
+        """
+        x = tf.concat([self.embedding(tokens), tf.cast(latent, self.compute_dtype)], axis=-1)
+        new_states = []
+        for layer, layer_states in zip(self.decoder_layers, states):
+            x, updated = layer.cell(x, list(layer_states), training=False)
+            new_states.append(list(updated) if isinstance(updated, (list, tuple)) else [updated])
+        return self.project(x), new_states
+
+    # ------------------------------------------------------------------ keras
+    def call(self, inputs, training=False):
+        """Teacher-forced logits `(B, T+1, V)` from the encoder and decoder tokens."""
+        mean, log_variance = self.encode(inputs["encoder_tokens"], training=training)
+        latent = self.reparameterize(mean, log_variance, training=training)
+        return self.project(self.decoder_hidden(latent, inputs["decoder_tokens"], training=training))
+
+    def build(self, input_shape=None):
+        """Create every weight by running a one-sentence batch through the model."""
+        if self.built:
+            return
+        tokens = tf.constant([[BOS_ID + 2, BOS_ID + 2]], tf.int32)
+        self.call({"encoder_tokens": tokens, "decoder_tokens": tf.concat([[[BOS_ID]], tokens], axis=1)})
+        self.built = True
+
+    def get_build_config(self):
+        return {"built": True}
+
+    def build_from_config(self, config):
+        self.build()
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def train_step(self, data):
+        return training_step.train_step(self, data)
+
+    def test_step(self, data):
+        return training_step.test_step(self, data)
+
+    def get_config(self):
+        base = super().get_config()
+        base.update({"config": dataclasses.asdict(self.model_config)})
+        return base
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        model_config = config.pop("config")
+        config.pop("trainable", None)
+        config.pop("dtype", None)
+        return cls(model_config, **{k: v for k, v in config.items() if k == "name"})
