@@ -58,7 +58,7 @@ class ModelConfig:
     vocab_size: int = 4000
     embedding_dim: int = 128
     hidden_dim: int = 256
-    latent_dim: int = 128
+    latent_dim: int = 256
     num_layers: int = 1
     cell_type: str = "lstm"
     bidirectional: bool = True
@@ -93,6 +93,21 @@ class ModelConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}.")
+        if self.sampling_passes < 1:
+            raise ValueError(f"sampling_passes must be at least 1, got {self.sampling_passes}.")
+        for name in ("free_bits", "sampling_c"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}.")
+        if self.sampling_schedule == "exponential" and not 0.0 < self.sampling_k < 1.0:
+            raise ValueError(
+                f"The exponential schedule needs 0 < sampling_k < 1 (epsilon = k**i), got {self.sampling_k}."
+            )
+        if self.sampling_schedule == "inverse_sigmoid" and self.sampling_k < 1.0:
+            raise ValueError(f"The inverse sigmoid schedule needs sampling_k >= 1, got {self.sampling_k}.")
+        if self.sampling_schedule == "linear" and not 0.0 < self.sampling_k <= 1.0:
+            raise ValueError(
+                f"The linear schedule starts at epsilon = sampling_k, which must be in (0, 1]; got {self.sampling_k}."
+            )
         if self.vocab_size < 5:
             raise ValueError(f"vocab_size must be at least 5 (4 special ids), got {self.vocab_size}.")
 
@@ -183,9 +198,9 @@ def preset(name: str) -> Config:
 
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
-        "tokenizer": {"vocab_size": 100, "byte_fallback": False, "max_sentences": 5000},
-        "data": {"limit": 2000, "max_tokens": 24},
-        "model": {"vocab_size": 100, "embedding_dim": 16, "hidden_dim": 16, "latent_dim": 8, "bidirectional": False},
+        "tokenizer": {"vocab_size": 128, "byte_fallback": False, "max_sentences": 5000},
+        "data": {"limit": 1000, "max_tokens": 48},
+        "model": {"vocab_size": 128, "embedding_dim": 16, "hidden_dim": 16, "latent_dim": 8, "bidirectional": False},
         "train": {"epochs": 2, "batch_size": 32, "learning_rate": 1e-2, "validation_size": 64},
     },
     "small": {

@@ -146,22 +146,25 @@ class TextAutoencoder(keras.Model):
             return tf.matmul(hidden, embeddings, transpose_b=True) + tf.cast(self.output_bias, tf.float32)
         return self.output_layer(hidden)
 
-    def decoder_step(self, tokens, states, latent):
+    def decoder_step(self, tokens, states, latent, training=False):
         """One decoding step for graph loops.
 
         Args:
             tokens: `(B,)` previous tokens.
             states: per decoder layer, the list of its states.
             latent: `(B, Z)`.
+            training: apply the same dropout as `decoder_hidden` (sequential scheduled sampling).
 
         Returns:
             `(logits (B, V) float32, new states)`.
         """
-        x = tf.concat([self.embedding(tokens), tf.cast(latent, self.compute_dtype)], axis=-1)
+        embedded = self.embedding_dropout(self.embedding(tokens), training=training)  # (B, E)
+        x = tf.concat([embedded, tf.cast(latent, embedded.dtype)], axis=-1)
         new_states = []
         for layer, layer_states in zip(self.decoder_layers, states):
-            x, updated = layer.cell(x, list(layer_states), training=False)
+            x, updated = layer.cell(x, list(layer_states), training=training)
             new_states.append(list(updated) if isinstance(updated, (list, tuple)) else [updated])
+            x = self.layer_dropout(x, training=training)
         return self.project(x), new_states
 
     # ------------------------------------------------------------------ keras

@@ -149,7 +149,10 @@ class _FusedMixin:
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         if training and self.cell.dropout:
-            sequences = keras.layers.Dropout(self.cell.dropout)(sequences, training=True)
+            # The cell's own mask, one per sequence for every step, as the stock layers apply it
+            # (a layer created here would make a variable inside tf.function).
+            dropout_mask = self.cell.get_dropout_mask(sequences[:, 0, :])  # (B, D)
+            sequences = sequences * tf.expand_dims(dropout_mask, 1)
         kernel = tf.convert_to_tensor(self.cell.kernel)
         projected = tf.einsum("btd,dg->btg", sequences, kernel) + self._input_bias()  # (B, T, G)
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]

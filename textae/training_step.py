@@ -76,7 +76,7 @@ def sequential_logits(model, latent, gold, epsilon, training):
 
     def body(t, previous, states, collected):
         fed = tf.where(t == 0, gold[:, 0], previous)
-        logits, states = model.decoder_step(fed, states, latent)
+        logits, states = model.decoder_step(fed, states, latent, training=training)
         drawn = draw_tokens(tf.stop_gradient(logits), model.model_config.sampling_greedy)
         gold_next = gold[:, tf.minimum(t + 1, steps - 1)]
         keep_gold = tf.random.uniform([batch]) < epsilon
