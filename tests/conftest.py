@@ -81,3 +81,57 @@ def tiny_tokenizer(tiny_sentences):
     from textae.tokenizer import Tokenizer
 
     return Tokenizer.train(tiny_sentences, TokenizerConfig(vocab_size=100, byte_fallback=False))
+
+
+# --------------------------------------------------------------------------- trained tiny model
+TINY_TRAINED_COUNT = 32
+
+
+@pytest.fixture(scope="session")
+def tiny_sentences_trained(tiny_sentences, tiny_tokenizer) -> list[str]:
+    """The sentences `tiny_bundle`'s model was trained on (and reconstructs exactly).
+
+    Sentences with a character outside the tiny vocabulary (an `<unk>`, e.g. a rare
+    digit) are skipped: no model could reproduce them exactly.
+    """
+    from textae.tokenizer import UNK_ID
+
+    known = [s for s, ids in zip(tiny_sentences, tiny_tokenizer.encode(tiny_sentences)) if UNK_ID not in ids]
+    return known[:TINY_TRAINED_COUNT]
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory, tiny_tokenizer, tiny_sentences_trained):
+    """Path of a saved model folder whose tiny model reconstructs `tiny_sentences_trained`.
+
+    Teacher forcing only (constant schedule, k=1), a high learning rate and every
+    sentence in each batch, so it learns the 32 sentences in a few seconds.
+    """
+    import keras
+
+    from textae.bundle import save_bundle
+    from textae.config import Config, ModelConfig, TokenizerConfig
+    from textae.model import TextAutoencoder
+    from textae.pipeline import make_dataset
+
+    keras.utils.set_random_seed(0)
+    model_config = ModelConfig(
+        vocab_size=tiny_tokenizer.vocab_size,
+        embedding_dim=16,
+        hidden_dim=64,
+        latent_dim=16,
+        bidirectional=False,
+        sampling_schedule="constant",
+        sampling_k=1.0,
+    )
+    config = Config(tokenizer=TokenizerConfig(vocab_size=100, byte_fallback=False), model=model_config)
+    config.train.learning_rate = 2e-2
+    model = TextAutoencoder(model_config)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=2e-2, clipnorm=1.0))
+    token_ids = tiny_tokenizer.encode(tiny_sentences_trained)
+    dataset = make_dataset(token_ids, batch_size=TINY_TRAINED_COUNT, repeat=True, seed=0, bucket_boundaries=None)
+    history = model.fit(dataset, steps_per_epoch=300, epochs=1, verbose=0, shuffle=False)
+    metrics = {"train": {name: float(values[-1]) for name, values in history.history.items()}}
+    path = tmp_path_factory.mktemp("bundle") / "model"
+    save_bundle(path, model, tiny_tokenizer, config, metrics=metrics)
+    return path

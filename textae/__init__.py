@@ -1,1 +1,41 @@
-"""textae: a recurrent text autoencoder on Keras 3."""
+"""textae: a recurrent text autoencoder on Keras 3.
+
+```python
+import textae
+
+autoencoder = textae.load()  # the shipped model in assets/model
+autoencoder.reconstruct(["The cat sat on the mat."])[0].output
+```
+
+Names are imported lazily, so `import textae` does not load TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load": "textae.autoencoder",
+    "TextAE": "textae.autoencoder",
+    "InputError": "textae.autoencoder",
+    "Config": "textae.config",
+    "ModelConfig": "textae.config",
+    "TextAutoencoder": "textae.model",
+    "Tokenizer": "textae.tokenizer",
+    "BundleError": "textae.bundle",
+}
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'textae' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

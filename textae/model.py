@@ -48,7 +48,12 @@ class TextAutoencoder(keras.Model):
         c = config
         layer_type = recurrent.RECURRENT_LAYERS[c.cell_type]
         self.num_states = recurrent.NUM_STATES[c.cell_type]
-        self.embedding = keras.layers.Embedding(c.vocab_size, c.embedding_dim, name="embedding")
+        # N(0, 1) rather than Keras's uniform(-0.05, 0.05): with small embeddings the decoder's input is
+        # dominated by the latent vector and learning stalls near the unigram loss for thousands of steps.
+        self.embedding = keras.layers.Embedding(
+            c.vocab_size, c.embedding_dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+            name="embedding",
+        )
         self.embedding_dropout = keras.layers.Dropout(c.embedding_dropout_rate)
         self.layer_dropout = keras.layers.Dropout(c.dropout_rate)
         self.encoder_layers = []

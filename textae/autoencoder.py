@@ -1,0 +1,353 @@
+"""`TextAE`: a trained model folder as one object for the app, the CLI and notebooks.
+
+```python
+autoencoder = textae.load()  # assets/model
+autoencoder.reconstruct(["The cat sat on the mat."])[0].output
+autoencoder.interpolate("I like tea.", "She hated the long winter.", steps=6)
+```
+
+Encoding, scoring and decoding run compiled graphs (input signatures with
+dynamic batch and length, so new inputs never retrace), not `model.predict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from textae import latent as latent_space
+from textae import metrics
+from textae.bundle import Bundle, default_model_dir, load_bundle
+from textae.decoding import DecodingSettings, decode
+from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+
+class InputError(ValueError):
+    """Text the model cannot take; the message says what to change."""
+
+
+@dataclasses.dataclass
+class Decoded:
+    """One decoded sentence."""
+
+    text: str
+    tokens: list[int]
+    pieces: list[str]
+    token_probabilities: list[float]
+    log_probability: float
+    finished: bool  # False when decoding stopped at max_length without </s>
+
+
+@dataclasses.dataclass
+class Reconstruction:
+    """A sentence, the model's reconstruction of it and how good it is."""
+
+    input: str
+    output: str
+    pieces: list[str]
+    token_probabilities: list[float]
+    exact_match: bool
+    bleu: float  # sentence BLEU, 0 to 100
+    anomaly_score: float  # teacher-forced NLL per token; higher is less like the training text
+    latent: np.ndarray  # (Z,)
+
+
+@dataclasses.dataclass
+class InterpolationStep:
+    """One point on the path between two sentences."""
+
+    position: float  # 0 at the first sentence, 1 at the second
+    vector: np.ndarray  # (Z,)
+    text: str
+    duplicate_of_previous: bool
+
+
+class TextAE:
+    """A trained text autoencoder: encode, decode, reconstruct, interpolate, sample, score.
+
+    Args:
+        bundle: A loaded model folder (see `textae.bundle.load_bundle`, or use `textae.load`).
+    """
+
+    MAX_INPUT_CHARS = 500
+
+    def __init__(self, bundle: Bundle):
+        self._bundle = bundle
+        model = bundle.model
+        tokens = tf.TensorSpec([None, None], tf.int32)
+
+        @tf.function(input_signature=[tokens], reduce_retracing=True)
+        def encode_function(encoder_tokens):
+            mean, _ = model.encode(encoder_tokens, training=False)
+            return mean  # (B, Z)
+
+        @tf.function(input_signature=[tokens, tokens, tokens], reduce_retracing=True)
+        def encode_and_score_function(encoder_tokens, decoder_tokens, targets):
+            mean, _ = model.encode(encoder_tokens, training=False)
+            logits = model.project(model.decoder_hidden(mean, decoder_tokens, training=False))  # (B, T+1, V)
+            cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+            mask = tf.cast(tf.not_equal(targets, PAD_ID), tf.float32)
+            per_token = tf.reduce_sum(cross_entropy * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+            return mean, per_token
+
+        self._encode_function = encode_function
+        self._encode_and_score_function = encode_and_score_function
+
+    # ------------------------------------------------------------- properties
+    @property
+    def model(self):
+        return self._bundle.model
+
+    @property
+    def tokenizer(self):
+        return self._bundle.tokenizer
+
+    @property
+    def config(self):
+        return self._bundle.config
+
+    @property
+    def metrics(self) -> dict:
+        return self._bundle.metrics
+
+    @property
+    def card(self) -> str:
+        return self._bundle.card
+
+    @property
+    def path(self):
+        return self._bundle.path
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.model_config.latent_dim
+
+    @property
+    def variational(self) -> bool:
+        return self.model.model_config.latent_mode == "variational"
+
+    @property
+    def max_input_tokens(self) -> int:
+        return self.config.data.max_tokens
+
+    def __repr__(self) -> str:
+        return f"TextAE(path={str(self.path)!r}, latent_dim={self.latent_dim})"
+
+    # ------------------------------------------------------------------ input
+    def _prepare(self, texts) -> tuple[list[str], list[list[int]]]:
+        """Checked texts and their token ids."""
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        if not texts:
+            raise InputError("No text was given: enter at least one sentence.")
+        cleaned = []
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputError(f"Text {index + 1} is a {type(text).__name__}, not a string.")
+            text = " ".join(text.split())
+            if not text:
+                raise InputError(f"Text {index + 1} is empty: enter a sentence.")
+            if len(text) > self.MAX_INPUT_CHARS:
+                raise InputError(
+                    f"Text {index + 1} has {len(text)} characters; the limit is {self.MAX_INPUT_CHARS}. "
+                    "Enter one sentence at a time."
+                )
+            cleaned.append(text.lower() if self.config.data.lowercase else text)
+        ids = self.tokenizer.encode(cleaned)
+        for index, row in enumerate(ids):
+            if len(row) > self.max_input_tokens:
+                raise InputError(
+                    f"Text {index + 1} is {len(row)} tokens long; this model was trained on sentences of at most "
+                    f"{self.max_input_tokens} tokens. Shorten it or split it into sentences."
+                )
+        return cleaned, ids
+
+    def check_texts(self, texts) -> list[str]:
+        """Return the texts as the model will see them, or raise `InputError` saying what is wrong."""
+        return self._prepare(texts)[0]
+
+    @staticmethod
+    def _pad(rows: list[list[int]], extra: int = 0) -> np.ndarray:
+        width = max(len(row) for row in rows) + extra
+        padded = np.full((len(rows), width), PAD_ID, np.int32)
+        for index, row in enumerate(rows):
+            padded[index, : len(row)] = row
+        return padded
+
+    def tokenize(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """`(encoder_tokens (B, T) int32 right-padded, lengths (B,))` for checked texts."""
+        _, ids = self._prepare(texts)
+        return self._pad(ids), np.array([len(row) for row in ids], np.int32)
+
+    # ------------------------------------------------------------ encode, score
+    def _batches(self, ids: list[list[int]], batch_size: int):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        # Sorting by length keeps padding (and wasted recurrent steps) low in each batch.
+        order = np.argsort([len(row) for row in ids], kind="stable")
+        for start in range(0, len(ids), batch_size):
+            yield order[start : start + batch_size]
+
+    def _encode_ids(self, ids: list[list[int]], batch_size: int = 256, with_scores: bool = False):
+        vectors = np.zeros((len(ids), self.latent_dim), np.float32)
+        scores = np.zeros(len(ids), np.float32)
+        for indices in self._batches(ids, batch_size):
+            rows = [ids[i] for i in indices]
+            encoder_tokens = self._pad(rows)
+            if with_scores:
+                decoder_tokens = self._pad([[BOS_ID, *row] for row in rows])
+                targets = self._pad([[*row, EOS_ID] for row in rows])
+                mean, per_token = self._encode_and_score_function(encoder_tokens, decoder_tokens, targets)
+                scores[indices] = per_token.numpy()
+            else:
+                mean = self._encode_function(encoder_tokens)
+            vectors[indices] = mean.numpy()
+        return vectors, scores
+
+    def encode(self, texts, batch_size: int = 256) -> np.ndarray:
+        """`(N, Z)` latent vectors (the mean in variational mode)."""
+        _, ids = self._prepare(texts)
+        return self._encode_ids(ids, batch_size)[0]
+
+    def score(self, texts, batch_size: int = 256) -> np.ndarray:
+        """`(N,)` anomaly scores: teacher-forced NLL per token (`</s>` included) given the latent mean."""
+        _, ids = self._prepare(texts)
+        return self._encode_ids(ids, batch_size, with_scores=True)[1]
+
+    # ------------------------------------------------------------------ decode
+    def decode(self, latents, settings: DecodingSettings = DecodingSettings(), batch_size: int = 256) -> list[Decoded]:
+        """Decode `(N, Z)` (or one `(Z,)`) latent vectors to sentences."""
+        latents = np.asarray(latents, np.float32)
+        if latents.ndim == 1:
+            latents = latents[None, :]
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim or len(latents) == 0:
+            raise ValueError(f"latents must have shape (N, {self.latent_dim}) with N >= 1, got {latents.shape}.")
+        if not np.all(np.isfinite(latents)):
+            raise ValueError("latents contain NaN or infinite values.")
+        decoded = []
+        for start in range(0, len(latents), batch_size):
+            result = decode(self.model, latents[start : start + batch_size], settings)
+            rows = [result.tokens[i, : result.lengths[i]].tolist() for i in range(len(result.lengths))]
+            texts = self.tokenizer.decode(rows) if rows else []
+            for i, row in enumerate(rows):
+                decoded.append(
+                    Decoded(
+                        text=texts[i],
+                        tokens=row,
+                        pieces=self.tokenizer.pieces(row),
+                        token_probabilities=result.token_probabilities[i, : len(row)].astype(float).tolist(),
+                        log_probability=float(result.log_probability[i]),
+                        finished=bool(result.finished[i]),
+                    )
+                )
+        return decoded
+
+    # ------------------------------------------------------------ applications
+    def reconstruct(self, texts, settings: DecodingSettings = DecodingSettings()) -> list[Reconstruction]:
+        """Encode and decode each text; compare the output with the input."""
+        cleaned, ids = self._prepare(texts)
+        vectors, scores = self._encode_ids(ids, with_scores=True)
+        outputs = self.decode(vectors, settings)
+        return [
+            Reconstruction(
+                input=text,
+                output=output.text,
+                pieces=output.pieces,
+                token_probabilities=output.token_probabilities,
+                exact_match=metrics.exact_match([text], [output.text]) == 1.0,
+                bleu=float(metrics.sentence_bleu(text, output.text)),
+                anomaly_score=float(score),
+                latent=vector,
+            )
+            for text, output, score, vector in zip(cleaned, outputs, scores, vectors)
+        ]
+
+    def interpolate(
+        self, a: str, b: str, steps: int = 8, method: str = "slerp", settings: DecodingSettings = DecodingSettings()
+    ) -> list[InterpolationStep]:
+        """Decode `steps` evenly spaced points from `a` to `b`, both ends included.
+
+        The first and last steps decode the exact latent vectors of `a` and `b`, so
+        they equal `reconstruct([a, b])`'s outputs.
+        """
+        vectors = self.encode([a, b])
+        path = latent_space.interpolation_path(vectors[0], vectors[1], steps, method)  # (steps, Z)
+        decoded = self.decode(path, settings)
+        positions = np.linspace(0.0, 1.0, steps)
+        return [
+            InterpolationStep(
+                position=float(positions[i]),
+                vector=path[i],
+                text=decoded[i].text,
+                duplicate_of_previous=i > 0 and decoded[i].text == decoded[i - 1].text,
+            )
+            for i in range(steps)
+        ]
+
+    def neighbours(self, query: str, candidates=None, vectors=None, k: int = 5) -> list[tuple[str, float]]:
+        """The `k` candidates whose latent vectors are most cosine-similar to the query's.
+
+        Args:
+            query: The sentence to search around.
+            candidates: Sentences to search; None uses the model folder's cached `latents.npz`.
+            vectors: `(N, Z)` latents of `candidates` if already computed; encoded otherwise.
+            k: How many neighbours.
+
+        Returns:
+            `[(sentence, cosine similarity)]`, most similar first.
+        """
+        if candidates is None:
+            cached = self._bundle.load_latents()
+            if cached is None:
+                raise ValueError(
+                    f"No candidate sentences were given and {self.path} has no cached latents.npz; "
+                    "pass candidates (e.g. --candidates FILE)."
+                )
+            candidates, vectors = cached
+        candidates = list(candidates)
+        if not candidates:
+            raise InputError("The list of candidate sentences is empty.")
+        if vectors is None:
+            vectors = self.encode(candidates)
+        vectors = np.asarray(vectors, np.float32)
+        if vectors.shape != (len(candidates), self.latent_dim):
+            raise ValueError(f"vectors must have shape ({len(candidates)}, {self.latent_dim}), got {vectors.shape}.")
+        indices, similarities = latent_space.nearest_neighbours(self.encode([query])[0], vectors, k)
+        return [(candidates[i], float(s)) for i, s in zip(indices, similarities)]
+
+    def sample(
+        self,
+        n: int = 5,
+        around: str | None = None,
+        radius: float = 0.5,
+        settings: DecodingSettings = DecodingSettings(),
+        seed: int | None = None,
+    ) -> list[str]:
+        """Decode `n` random latent vectors.
+
+        With `around`, points at distance `radius * ||z||` from the sentence's latent
+        `z` (see `latent.sample_around`); without it, draws from the N(0, I) prior,
+        which only a variational model has.
+        """
+        rng = np.random.default_rng(seed)
+        if around is not None:
+            points = latent_space.sample_around(self.encode([around])[0], radius, n, rng)
+        elif self.variational:
+            points = latent_space.sample_prior(n, self.latent_dim, rng)
+        else:
+            raise ValueError(
+                "This model is deterministic: its latent space has no prior to sample from. "
+                "Sample around a sentence instead (around=..., or --around on the command line)."
+            )
+        if seed is not None and settings.seed is None:
+            settings = dataclasses.replace(settings, seed=seed)
+        return [decoded.text for decoded in self.decode(points, settings)]
+
+
+def load(path=None) -> TextAE:
+    """Load a model folder as a `TextAE`; None loads the shipped model (`assets/model`)."""
+    return TextAE(load_bundle(default_model_dir() if path is None else os.fspath(path)))

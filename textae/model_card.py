@@ -1,0 +1,98 @@
+"""The model card saved as MODEL_CARD.md in every model folder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from textae.config import Config
+
+
+def _table(rows) -> list[str]:
+    lines = ["| Setting | Value |", "| --- | --- |"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return lines
+
+
+def _flatten(values: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    rows = []
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += _flatten(value, f"{name}.")
+        elif isinstance(value, (float, np.floating)):
+            rows.append((name, f"{float(value):.4g}"))
+        elif isinstance(value, (list, tuple)) and len(value) > 8:
+            rows.append((name, f"{len(value)} values"))
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def render_model_card(config: Config, metrics: dict | None = None, notes: str = "", command: str | None = None) -> str:
+    """A markdown model card: what the model is, its architecture, metrics, how to reproduce it, its limits.
+
+    Args:
+        config: The training `Config`.
+        metrics: Evaluation results (nested dicts are flattened).
+        notes: Extra markdown from the training run (data, timing, hardware).
+        command: The command that trained the model; a generic one when None.
+    """
+    m, d, t = config.model, config.data, config.train
+    dataset = d.dataset or "the shipped corpus (assets/corpus)"
+    direction = "bidirectional " if m.bidirectional else ""
+    lines = [
+        "# textae model card",
+        "",
+        f"A recurrent text autoencoder: a {m.num_layers}-layer {direction}{m.cell_type.upper()} encoder maps a "
+        f"sentence of up to {d.max_tokens} SentencePiece tokens to a {m.latent_dim}-dimensional "
+        f"{m.latent_mode} latent vector, and a {m.cell_type.upper()} decoder reconstructs the sentence from it. "
+        f"Trained on {dataset}.",
+        "",
+        "## Architecture",
+        "",
+        *_table(
+            [
+                ("vocabulary (SentencePiece " + config.tokenizer.model_type + ")", m.vocab_size),
+                ("embedding_dim", m.embedding_dim),
+                ("hidden_dim", m.hidden_dim),
+                ("latent_dim", m.latent_dim),
+                ("num_layers", m.num_layers),
+                ("cell_type", m.cell_type),
+                ("bidirectional encoder", m.bidirectional),
+                ("latent_mode", m.latent_mode),
+                ("tie_embeddings", m.tie_embeddings),
+                ("dropout_rate / embedding_dropout_rate", f"{m.dropout_rate} / {m.embedding_dropout_rate}"),
+                ("scheduled sampling", f"{m.sampling_schedule} (k={m.sampling_k}, min={m.sampling_min})"),
+                ("training", f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate}"),
+            ]
+        ),
+        "",
+        "## Metrics",
+        "",
+    ]
+    rows = _flatten(metrics or {})
+    lines += _table(rows) if rows else ["No metrics were recorded."]
+    lines += [
+        "",
+        "## How to reproduce",
+        "",
+        "The full configuration is in `config.json` beside this card.",
+        "",
+        "```bash",
+        command or "python -m training.train --config config.json",
+        "```",
+        "",
+        "## Limitations",
+        "",
+        f"- Sentences longer than {d.max_tokens} tokens were not seen in training; expect poor reconstructions.",
+        "- It reproduces the style and vocabulary of its training text; other domains and languages decode badly.",
+        "- Points of the latent space far from encoded sentences may decode to ungrammatical text.",
+        "- It is an autoencoder, not a language model: it does not answer, summarise or check facts.",
+    ]
+    if m.latent_mode == "deterministic":
+        lines.append("- The latent space has no prior: sample around an encoded sentence rather than from N(0, I).")
+    if notes:
+        lines += ["", "## Notes", "", notes.strip()]
+    return "\n".join(lines) + "\n"
