@@ -1,0 +1,213 @@
+"""tf.distribute: choosing a strategy, the batch check, MirroredStrategy and two-worker MultiWorkerMirroredStrategy.
+
+A strategy must own TensorFlow's runtime from its start, so the training runs
+happen in fresh processes (tests/multiworker_child.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training import distribute
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD = Path(__file__).resolve().parent / "multiworker_child.py"
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+ENV.pop("TF_CONFIG", None)
+# A few hundred sentences, teacher forcing only (no random scheduled-sampling draws), a few steps.
+TINY = ["data.limit=300", "train.epochs=2", "train.steps_per_epoch=4", 'model.sampling_schedule="constant"',
+        "model.sampling_k=1.0"]  # fmt: skip
+TIMEOUT = 240
+
+
+def replicas(count: int):
+    return types.SimpleNamespace(num_replicas_in_sync=count)
+
+
+# --------------------------------------------------------------------------- choosing and checking
+def test_check_batch_size_returns_the_per_replica_batch():
+    assert distribute.check_batch_size(32, replicas(1)) == 32
+    assert distribute.check_batch_size(32, replicas(2)) == 16
+
+
+def test_batch_smaller_than_the_replicas_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"--batch-size 1 is smaller than the 2 replicas; use at least 2"):
+        distribute.check_batch_size(1, replicas(2))
+
+
+def test_batch_that_does_not_split_evenly_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"--batch-size 33 does not divide evenly over 2 replicas"):
+        distribute.check_batch_size(33, replicas(2))
+
+
+def test_cluster_size_reads_tf_config(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert distribute.cluster_size() == 1
+    cluster = {"chief": ["a:1"], "worker": ["b:1", "c:1"], "ps": ["d:1"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
+    assert distribute.cluster_size() == 3  # parameter servers do not train
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        distribute.cluster_size()
+
+
+def test_choose_strategy(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="--strategy must be one of"):
+        distribute.choose_strategy("magic")
+    with pytest.raises(ValueError, match="needs TF_CONFIG naming at least two workers"):
+        distribute.choose_strategy("multi-worker")
+    if not tf.config.list_physical_devices("GPU"):
+        strategy = distribute.choose_strategy("auto")
+        assert strategy.num_replicas_in_sync == 1 and not distribute.is_multi_worker(strategy)
+        assert distribute.is_chief(strategy)
+
+
+def test_mixed_precision_policy():
+    import keras
+
+    try:
+        assert distribute.configure_mixed_precision("on") == "mixed_float16"
+        assert distribute.configure_mixed_precision("off") == "float32"
+        with pytest.raises(ValueError, match="--mixed-precision must be one of"):
+            distribute.configure_mixed_precision("half")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+# --------------------------------------------------------------------------- real strategies
+def relative(a: float, b: float) -> float:
+    return abs(a - b) / abs(b)
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_over_two_cpus_matches_a_single_device(tmp_path):
+    """The loss is a global per-token mean, so splitting each batch over two replicas changes nothing."""
+    result = subprocess.run(
+        [sys.executable, str(CHILD), "mirrored", str(tmp_path / "runs"), str(tmp_path / "result"), *TINY],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    runs = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
+    single, mirrored = runs["single"], runs["mirrored"]
+    assert (single["replicas"], mirrored["replicas"]) == (1, 2)
+    assert "MirroredStrategy with 2 replica(s)" in result.stdout
+    for key in ("loss", "val_loss"):
+        two, one = mirrored["history"][key], single["history"][key]
+        # Epoch 1 (4 steps from identical weights): equal up to float rounding of the all-reduce,
+        # which may grow a little over the steps of epoch 2.
+        assert relative(two[0], one[0]) < 1e-3, (key, two, one)
+        assert relative(two[1], one[1]) < 1e-2, (key, two, one)
+    assert all(Path(run["bundle_path"]).is_dir() for run in (single, mirrored))
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            handle = socket.socket()
+            handle.bind(("127.0.0.1", 0))
+            sockets.append(handle)
+        return [handle.getsockname()[1] for handle in sockets]
+    finally:
+        for handle in sockets:
+            handle.close()
+
+
+@pytest.mark.slow
+def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
+    """Two processes train together through the custom loop; both end with the same weights."""
+    ports = free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    workers = []
+    try:
+        for index in range(2):
+            env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+            command = [sys.executable, str(CHILD), "multi-worker", str(tmp_path / f"worker{index}"),
+                       str(tmp_path / f"result{index}"), *TINY]  # fmt: skip
+            log = open(tmp_path / f"worker{index}.log", "w", encoding="utf-8")  # closed below
+            workers.append((subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))
+        for process, _ in workers:
+            process.wait(timeout=TIMEOUT)  # a hung collective fails here instead of hanging CI
+    finally:
+        for process, log in workers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            log.close()
+    logs = [(tmp_path / f"worker{index}.log").read_text(encoding="utf-8") for index in range(2)]
+    for (process, _), log in zip(workers, logs):
+        assert process.returncode == 0, log[-4000:]
+    assert all("CollectiveAllReduceStrategy with 2 replica(s)" in log for log in logs)
+
+    chief, other = (json.loads((tmp_path / f"result{index}.json").read_text()) for index in range(2))
+    weights = [np.load(tmp_path / f"result{index}.npy") for index in range(2)]
+    assert weights[0].size > 1000 and np.all(np.isfinite(weights[0]))
+    np.testing.assert_array_equal(weights[0], weights[1])
+    # Metrics are global (summed over both workers), so both report the same history.
+    assert chief["history"] == other["history"] and len(chief["history"]["val_loss"]) == 2
+    assert not chief["stopped_on_nan"] and not other["stopped_on_nan"]
+
+    # Only the chief writes the bundle and the run files; both delete their checkpoints at the end.
+    assert chief["bundle_path"] == str(tmp_path / "worker0" / "model") and other["bundle_path"] is None
+    for name in ("model.keras", "tokenizer.model", "config.json", "metrics.json", "MODEL_CARD.md"):
+        assert (tmp_path / "worker0" / "model" / name).is_file()
+    assert json.loads((tmp_path / "worker0" / "model" / "metrics.json").read_text())["epochs"] == 2
+    assert sorted(path.name for path in (tmp_path / "worker1").iterdir()) == []
+    assert not (tmp_path / "worker0" / "backup").exists()
+
+
+@pytest.mark.slow
+def test_custom_loop_resumes_and_stops_on_nan_in_process(tmp_path, capsys):
+    """The multi-worker loop's own bookkeeping, run under the default strategy in this process."""
+    import tensorflow as tf
+
+    from textae.config import preset
+    from training import inputs, loop, trainer
+
+    config = preset("tiny")
+    config.data.limit = 300
+    config.train.epochs = 2
+    config.train.steps_per_epoch = 2
+    strategy = tf.distribute.get_strategy()
+    prepared = inputs.prepare(config)
+    train_ds, validation_ds = inputs.make_datasets(prepared, config)
+    model = trainer.build_model(config, strategy)
+    saved = []
+
+    def save(logs, epoch):
+        saved.append((epoch, dict(logs)))
+
+    loop._checkpoint(model, tmp_path / "backup", 1)  # as if killed after epoch 1
+    history, stopped_on_nan, resumed = loop.fit_multi_worker(
+        model, strategy, train_ds, validation_ds, config, tmp_path, save
+    )
+    assert "Resuming from the checkpoint written after epoch 1." in capsys.readouterr().out
+    assert (resumed, stopped_on_nan) == (1, False)
+    assert [epoch for epoch, _ in saved] == [2] and len(history["loss"]) == 1
+    assert {"loss", "val_loss", "token_accuracy", "val_token_accuracy"} <= set(saved[0][1])
+    assert not (tmp_path / "backup").exists()  # finished
+
+    for variable in model.trainable_variables:
+        variable.assign(variable * float("nan"))
+    history, stopped_on_nan, resumed = loop.fit_multi_worker(
+        model, strategy, train_ds, validation_ds, config, tmp_path, save
+    )
+    assert stopped_on_nan and history == {} and resumed == 0
+    assert "The loss became nan at epoch 1, step 0: stopping" in capsys.readouterr().out
+    assert [epoch for epoch, _ in saved] == [2]  # nothing saved after the NaN

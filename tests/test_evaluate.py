@@ -1,0 +1,66 @@
+"""python -m training.evaluate: the metrics of a model folder, as text or one JSON object."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from training import evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+KEYS = ("exact_match", "bleu", "teacher_forced_token_accuracy", "free_running_token_accuracy", "loss", "perplexity")
+
+
+def run_evaluate(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "training.evaluate", *args], cwd=ROOT, env=ENV, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+
+
+def test_json_report_of_a_tiny_model(tiny_bundle):
+    result = run_evaluate("--model", str(tiny_bundle), "--limit", "50", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout  # exactly one JSON object on stdout
+    report = json.loads(lines[0])
+    assert set(KEYS) <= set(report)
+    assert 0.0 <= report["exact_match"] <= 1.0
+    assert 0.0 <= report["bleu"] <= 100.0
+    for key in ("teacher_forced_token_accuracy", "free_running_token_accuracy"):
+        assert 0.0 <= report[key] <= 1.0, key
+    assert report["loss"] > 0 and math.isclose(report["perplexity"], math.exp(report["loss"]), rel_tol=1e-4)
+    assert 0 < report["sentences"] <= 50
+
+
+def test_text_report_on_a_local_file(tiny_bundle, tiny_sentences_trained, tmp_path, capsys):
+    path = tmp_path / "sentences.txt"
+    path.write_text("\n".join(tiny_sentences_trained) + "\n", encoding="utf-8")
+    assert evaluate.main(["--model", str(tiny_bundle), "--dataset", str(path), "--split", "train"]) == 0
+    out = capsys.readouterr().out
+    assert f"on {len(tiny_sentences_trained)} sentences" in out
+    for key in KEYS:
+        assert key in out
+    # The tiny model learned exactly these sentences.
+    exact_match = float(out.split("exact_match", 1)[1].split()[0])
+    assert exact_match > 0.5
+
+
+def test_missing_model_folder_is_one_clear_line(tmp_path, capsys):
+    code = evaluate.main(["--model", str(tmp_path / "no-model"), "--limit", "5"])
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("evaluate: error: No model folder at"), stderr
+    assert "python -m training.train" in lines[0]  # says what to do
+
+
+def test_bad_limit_is_one_clear_line(tiny_bundle, capsys):
+    assert evaluate.main(["--model", str(tiny_bundle), "--limit", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "evaluate: error: --limit must be positive, got 0."

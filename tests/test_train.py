@@ -1,0 +1,309 @@
+"""python -m training.train: flags, config files, the run folder, clear errors, resume and NaN handling.
+
+Real runs use `--preset tiny` on a few hundred sentences of the shipped corpus,
+a few steps per epoch, so each takes seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from textae.config import Config, preset
+from training import train
+
+ROOT = Path(__file__).resolve().parent.parent
+# conftest.py sets the offline variables; pass them (and a quiet TensorFlow) to every child process.
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+QUICK = ["--preset", "tiny", "--limit", "300", "--epochs", "1", "--steps-per-epoch", "3"]
+
+
+def run_train(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "training.train", *args],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+NOISE = re.compile(r"^([EIW]0000 |WARNING: All log messages)|examples/s\]|it/s\]")
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without TensorFlow's C++ log lines and Hugging Face progress bars."""
+    return [line for line in stderr.splitlines() if line.strip() and not NOISE.search(line)]
+
+
+# --------------------------------------------------------------------------- flags and config files
+def option_blocks(help_text: str) -> dict[str, str]:
+    """Each option's help entry, keyed by its first flag, with whitespace normalised."""
+    options = help_text.split("\noptions:", 1)[1]
+    blocks = re.split(r"\n  (?=-)", "\n" + options)
+    return {block.split()[0].rstrip(","): " ".join(block.split()) for block in blocks if block.strip().startswith("-")}
+
+
+def test_help_lists_every_option_with_its_default():
+    result = subprocess.run(
+        [sys.executable, "-m", "training.train", "--help"], cwd=ROOT, env=ENV, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    blocks = option_blocks(result.stdout)
+    defaults = Config()
+    expected = {"--preset", "--config", "--output", "--overwrite"}
+    for section in train.SECTIONS:
+        for field in dataclasses.fields(getattr(defaults, section)):
+            if (section, field.name) != ("model", "vocab_size"):  # --vocab-size sets both
+                expected.add("--" + field.name.replace("_", "-"))
+                flag = "--" + field.name.replace("_", "-")
+                default = getattr(getattr(defaults, section), field.name)
+                assert f"(default: {default})" in blocks.get(flag, ""), f"{flag}: {blocks.get(flag)!r}"
+    assert expected <= set(blocks), sorted(expected - set(blocks))
+    for flag in set(blocks) - {"-h"}:
+        assert "default:" in blocks[flag], f"{flag} does not show its default: {blocks[flag]!r}"
+    assert "(default: tiny)" not in blocks["--preset"] and "default: default" in blocks["--preset"]
+
+
+CONFIG_FILES = {
+    ".json": '{"model": {"hidden_dim": 12, "latent_dim": 6}, "train": {"learning_rate": 0.005, "seed": 3}}',
+    ".yaml": "model:\n  hidden_dim: 12\n  latent_dim: 6\ntrain:\n  learning_rate: 0.005\n  seed: 3\n",
+    ".toml": "[model]\nhidden_dim = 12\nlatent_dim = 6\n[train]\nlearning_rate = 0.005\nseed = 3\n",
+}
+
+
+@pytest.mark.parametrize("suffix", sorted(CONFIG_FILES))
+def test_config_file_then_flags_override_the_preset(tmp_path, suffix):
+    path = tmp_path / f"settings{suffix}"
+    path.write_text(CONFIG_FILES[suffix], encoding="utf-8")
+    args = train.build_parser().parse_args(["--preset", "tiny", "--config", str(path), "--hidden-dim", "20"])
+    config = train.resolve_config(args)
+    assert config.model.hidden_dim == 20  # the flag beats the file
+    assert config.model.latent_dim == 6  # the file beats the preset
+    assert config.train.learning_rate == 0.005 and config.train.seed == 3
+    assert config.model.embedding_dim == preset("tiny").model.embedding_dim  # the preset beats the defaults
+
+
+def test_vocab_size_flag_sets_tokenizer_and_model():
+    config = train.resolve_config(train.build_parser().parse_args(["--preset", "tiny", "--vocab-size", "77"]))
+    assert config.tokenizer.vocab_size == config.model.vocab_size == 77
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A finished tiny run configured by a TOML file with one flag overriding it."""
+    folder = tmp_path_factory.mktemp("tiny_run")
+    settings = folder / "settings.toml"
+    settings.write_text(CONFIG_FILES[".toml"], encoding="utf-8")
+    run_dir = folder / "run"
+    result = run_train(*QUICK, "--config", str(settings), "--hidden-dim", "20", "--output", str(run_dir))
+    return run_dir, result
+
+
+def test_tiny_run_writes_a_bundle_and_the_effective_config(tiny_run):
+    run_dir, result = tiny_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert f"Model written to {run_dir / 'model'}" in result.stdout
+    for name in ("model.keras", "tokenizer.model", "config.json", "metrics.json", "MODEL_CARD.md"):
+        assert (run_dir / "model" / name).is_file(), name
+    assert not (run_dir / "backup").exists()  # a finished run leaves nothing to resume
+
+    effective = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    assert effective["model"]["hidden_dim"] == 20  # flag
+    assert effective["model"]["latent_dim"] == 6  # file
+    assert effective["train"]["learning_rate"] == 0.005 and effective["train"]["seed"] == 3
+    assert effective["train"]["steps_per_epoch"] == 3 and effective["data"]["limit"] == 300
+    bundled = json.loads((run_dir / "model" / "config.json").read_text(encoding="utf-8"))
+    assert bundled["config"] == effective  # the bundle can be rebuilt from its own folder
+    metrics = json.loads((run_dir / "model" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["epochs"] == 1 and math.isfinite(metrics["val_loss"])
+
+
+def test_a_finished_run_is_not_trained_again(tiny_run):
+    run_dir, _ = tiny_run
+    result = run_train(*QUICK, "--output", str(run_dir), timeout=120)
+    assert result.returncode == 0
+    assert "already holds a finished model" in result.stderr and "--overwrite" in result.stderr
+
+
+# --------------------------------------------------------------------------- clear errors
+def _csv(tmp_path: Path) -> Path:
+    path = tmp_path / "sentences.csv"
+    path.write_text("text,label\nThe cat sat on the mat.,1\nA dog barked at night.,0\n", encoding="utf-8")
+    return path
+
+
+def _blank(tmp_path: Path) -> Path:
+    path = tmp_path / "blank.txt"
+    path.write_text("   \n\t\n \n", encoding="utf-8")
+    return path
+
+
+def _bad_yaml(tmp_path: Path) -> Path:
+    path = tmp_path / "bad.yaml"
+    path.write_text("model: [hidden_dim: 12\n", encoding="utf-8")
+    return path
+
+
+def _unknown_section(tmp_path: Path) -> Path:
+    path = tmp_path / "unknown.json"
+    path.write_text('{"optimiser": {"learning_rate": 0.1}}', encoding="utf-8")
+    return path
+
+
+def _unknown_setting(tmp_path: Path) -> Path:
+    path = tmp_path / "unknown.toml"
+    path.write_text("[model]\nhiden_dim = 12\n", encoding="utf-8")
+    return path
+
+
+ERRORS = {
+    "missing dataset path": (lambda tmp: ["--dataset", str(tmp / "nowhere" / "data.csv")], "No file or folder"),
+    "unreachable hub name": (lambda tmp: ["--dataset", "textae-tests/no-such-dataset"], "no-such-dataset"),
+    "wrong text column": (lambda tmp: ["--dataset", str(_csv(tmp)), "--text-column", "body"], "'body'"),
+    "empty after cleaning": (lambda tmp: ["--dataset", str(_blank(tmp))], None),
+    "negative hidden dim": (lambda tmp: ["--hidden-dim", "-4"], "hidden_dim must be positive, got -4"),
+    "zero batch size": (lambda tmp: ["--batch-size", "0"], "--batch-size must be positive"),
+    "unknown strategy": (lambda tmp: ["--strategy", "magic"], "--strategy must be one of"),
+    "multi-worker without TF_CONFIG": (lambda tmp: ["--strategy", "multi-worker"], "TF_CONFIG"),
+    "missing config file": (lambda tmp: ["--config", str(tmp / "none.toml")], "does not exist"),
+    "unparsable config file": (lambda tmp: ["--config", str(_bad_yaml(tmp))], "Could not parse"),
+    "config file section": (lambda tmp: ["--config", str(_unknown_section(tmp))], "'optimiser'"),
+    "config file setting": (lambda tmp: ["--config", str(_unknown_setting(tmp))], "hiden_dim"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_bad_input_is_one_clear_line(tmp_path, capsys, monkeypatch, case):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    make_args, expected = ERRORS[case]
+    code = train.main([*QUICK, "--output", str(tmp_path / "run"), *make_args(tmp_path)])
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in stderr
+    lines = error_lines(stderr)
+    assert len(lines) == 1 and lines[0].startswith("train: error: "), stderr
+    if expected:
+        assert expected in lines[0]
+    assert not (tmp_path / "run" / "model").exists()
+
+
+def test_bad_input_from_the_command_line(tmp_path):
+    """The real process: exit status 2, one line on stderr, no traceback."""
+    result = run_train(*QUICK, "--output", str(tmp_path / "run"), "--dataset", str(tmp_path / "missing.txt"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("train: error: No file or folder"), result.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------- NaN
+class PoisonWeightsInSecondEpoch:
+    """Stands in for TimeLimit: at the start of epoch 2 every weight becomes NaN, so the loss does too."""
+
+    def __new__(cls, minutes):
+        import keras
+
+        class Poison(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if epoch == 1:
+                    for variable in self.model.trainable_variables:
+                        variable.assign(variable * float("nan"))
+
+        return Poison()
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_model(tmp_path, capsys, monkeypatch):
+    from textae import bundle
+    from training import callbacks
+
+    monkeypatch.setattr(callbacks, "TimeLimit", PoisonWeightsInSecondEpoch)
+    run_dir = tmp_path / "run"
+    code = train.main(["--preset", "tiny", "--limit", "300", "--epochs", "3", "--steps-per-epoch", "3",
+                       "--output", str(run_dir)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "The loss became nan" in captured.out and "try a lower --learning-rate" in captured.out
+    assert "Training stopped on a NaN loss; the last good model is kept." in captured.err
+    assert "Epoch 3/3" not in captured.out
+
+    loaded = bundle.load_bundle(run_dir / "model")
+    assert loaded.metrics["epochs"] == 1 and math.isfinite(loaded.metrics["val_loss"])
+    assert all(math.isfinite(float(abs(w).max())) for w in loaded.model.get_weights())
+    # The resumable state is the epoch-1 one too, so running the command again resumes from there.
+    assert json.loads((run_dir / "backup" / "latest.json").read_text(encoding="utf-8"))["epoch"] == 1
+
+
+# --------------------------------------------------------------------------- resume after a kill
+def _val_loss(run_dir: Path) -> float:
+    return json.loads((run_dir / "model" / "metrics.json").read_text(encoding="utf-8"))["val_loss"]
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill(tmp_path):
+    command = [sys.executable, "-m", "training.train", "--preset", "tiny", "--limit", "300", "--epochs", "3",
+               "--steps-per-epoch", "20", "--seed", "1"]  # fmt: skip
+    reference = subprocess.Popen(  # the same run, uninterrupted, alongside
+        [*command, "--output", str(tmp_path / "reference")],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    run_dir = tmp_path / "killed"
+    pointer = run_dir / "backup" / "latest.json"
+    victim = subprocess.Popen(
+        [*command, "--output", str(run_dir)], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 240
+        killed_after = 0
+        while time.monotonic() < deadline and victim.poll() is None:
+            try:
+                killed_after = json.loads(pointer.read_text(encoding="utf-8"))["epoch"]
+            except (OSError, ValueError, KeyError):
+                killed_after = 0
+            if killed_after >= 1:
+                victim.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        victim.wait(timeout=30)
+        assert victim.returncode == -signal.SIGKILL, "the run ended before a checkpoint could be interrupted"
+        assert 1 <= killed_after < 3
+
+        resumed = subprocess.run(
+            [*command, "--output", str(run_dir)], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300
+        )
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        assert not (run_dir / "backup").exists()  # finished: nothing left to resume
+        assert f"Resuming from the checkpoint written after epoch {killed_after}." in resumed.stdout
+        epochs_run = [int(n) for n in re.findall(r"^Epoch (\d+)/3", resumed.stdout, flags=re.MULTILINE)]
+        assert epochs_run == list(range(killed_after + 1, 4)), resumed.stdout[-3000:]
+        assert resumed.stdout.count("Sample reconstructions:") == 3 - killed_after
+        metrics = json.loads((run_dir / "model" / "metrics.json").read_text(encoding="utf-8"))
+        assert metrics["epochs"] == 3
+
+        assert reference.wait(timeout=300) == 0, reference.stderr.read()[-3000:]
+        expected = _val_loss(tmp_path / "reference")
+        # Weights and optimizer state are restored exactly; the data order and noise of the resumed
+        # epochs are not, so the two runs agree closely but not to the last digit.
+        assert abs(metrics["val_loss"] - expected) <= 0.1 * expected, (metrics["val_loss"], expected, killed_after)
+        print(f"resumed after epoch {killed_after}: val_loss {metrics['val_loss']:.4f}, uninterrupted {expected:.4f}")
+    finally:
+        for process in (victim, reference):
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -1,0 +1,178 @@
+"""Keras callbacks of a training run: resume, NaN guard, bundles, samples, time limit."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from textae import decoding, pipeline
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stop at the first non-finite loss and remember it, so nothing saves NaN weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.failed_at = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)) and self.failed_at is None:
+            self.failed_at = batch
+            self.model.stop_training = True
+            print(
+                f"\nThe loss became {float(loss)} at batch {batch}: stopping. The last good model is kept; "
+                "try a lower --learning-rate or a smaller --clipnorm.",
+                flush=True,
+            )
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` whose saves are atomic and never hold NaN weights.
+
+    Each save goes to a fresh folder; a small pointer file, replaced atomically,
+    names the latest complete one. A kill at any moment leaves either the old
+    or the new state, never a torn one. On restore, Keras restarts the epoch in
+    which the last save happened (mid-epoch saves keep their weights).
+    """
+
+    def __init__(self, backup_dir, guard: NaNGuard, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self.guard = guard
+        self.restored_epoch = 0
+        self._pointer = os.path.join(backup_dir, "latest.json")
+
+    def _save_model(self):
+        if self.guard.failed_at is not None:
+            return
+        os.makedirs(self.backup_dir, exist_ok=True)
+        previous = self._latest()
+        name = f"state-{time.time_ns()}"
+        staging = os.path.join(self.backup_dir, f".{name}.tmp")
+        os.makedirs(staging)
+        self.model.save_weights(os.path.join(staging, "model.weights.h5"))
+        folder = os.path.join(self.backup_dir, name)
+        os.replace(staging, folder)
+        _write_json_atomic(self._pointer, {"folder": name, "epoch": self._current_epoch})
+        if previous:
+            shutil.rmtree(os.path.join(self.backup_dir, previous["folder"]), ignore_errors=True)
+
+    def _latest(self):
+        try:
+            with open(self._pointer, encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def _load_model(self):
+        latest = self._latest()
+        if latest is None:
+            return
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(os.path.join(self.backup_dir, latest["folder"], "model.weights.h5"))
+        self.model._initial_epoch = latest["epoch"]
+        self.restored_epoch = latest["epoch"]
+        print(f"Resuming from the checkpoint written after epoch {latest['epoch']}.", flush=True)
+
+    def on_train_end(self, logs=None):
+        if self.guard.failed_at is None:
+            super().on_train_end(logs)
+
+
+def _write_json_atomic(path, value) -> None:
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(value, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+class BundleWriter(keras.callbacks.Callback):
+    """Write the model bundle (atomically) after every good epoch.
+
+    Args:
+        save: function of `(logs, epoch)` that writes the bundle.
+        guard: the run's NaNGuard; nothing is written after a NaN.
+    """
+
+    def __init__(self, save, guard: NaNGuard):
+        super().__init__()
+        self.save = save
+        self.guard = guard
+        self.best_logs = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self.guard.failed_at is not None or not all(math.isfinite(float(v)) for v in logs.values()):
+            return
+        self.best_logs = logs
+        self.save(logs, epoch + 1)
+
+
+class SampleReconstructions(keras.callbacks.Callback):
+    """Print (and log to TensorBoard) greedy reconstructions of a few validation sentences."""
+
+    def __init__(self, tokenizer, texts: list[str], log_dir: str | None = None, count: int = 3):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.texts = texts[:count]
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "samples")) if log_dir else None
+
+    def reconstructions(self) -> list[str]:
+        ids = self.tokenizer.encode(self.texts)
+        tokens = np.zeros((len(ids), max(len(i) for i in ids)), np.int32)
+        for row, sentence in enumerate(ids):
+            tokens[row, : len(sentence)] = sentence
+        mean, _ = self.model.encode(tokens)
+        longest = max(len(i) for i in ids)
+        result = decoding.decode(self.model, mean, decoding.DecodingSettings(max_length=2 * longest + 8))
+        return self.tokenizer.decode(result.tokens)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.texts:
+            return
+        outputs = self.reconstructions()
+        lines = [f"  {'=' if a == b else '≠'} {a}\n    → {b}" for a, b in zip(self.texts, outputs)]
+        print("\nSample reconstructions:\n" + "\n".join(lines), flush=True)
+        if self.writer is not None:
+            table = "\n".join(f"| {a} | {b} |" for a, b in zip(self.texts, outputs))
+            with self.writer.as_default():
+                tf.summary.text("reconstructions", "| input | reconstruction |\n|---|---|\n" + table, step=epoch + 1)
+            self.writer.flush()
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stop training cleanly (keeping the model) after `minutes` of wall time."""
+
+    def __init__(self, minutes: float | None):
+        super().__init__()
+        self.seconds = None if minutes is None else 60.0 * minutes
+        self.start = None
+        self.reached = False
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.seconds is not None and time.monotonic() - self.start > self.seconds:
+            self.model.stop_training = True
+            if not self.reached:
+                print(
+                    f"\nReached the time limit of {self.seconds / 60:.1f} minutes; stopping and saving the model.",
+                    flush=True,
+                )
+            self.reached = True
+
+
+def padding_report(dataset, max_batches: int = 50) -> str:
+    """One line on how much of the training batches is padding."""
+    return f"padding: {pipeline.padding_fraction(dataset, max_batches=max_batches):.1%} of positions"

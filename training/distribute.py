@@ -1,0 +1,109 @@
+"""Choosing the tf.distribute strategy and the mixed-precision policy.
+
+`auto` picks, in this order: MultiWorkerMirroredStrategy when `TF_CONFIG`
+names a cluster with more than one task, MirroredStrategy over every visible
+GPU, and the default (single-device) strategy otherwise. Keras's `model.fit`
+does not work under MultiWorkerMirroredStrategy in Keras 3.15 (see
+keras-team/keras#20585 and NOTES.md), so multi-worker runs use the custom loop
+in `training/loop.py`, which calls the same `train_step` as `fit` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
+MIXED_PRECISION = ("auto", "on", "off")
+
+
+def cluster_size() -> int:
+    """Number of tasks that TF_CONFIG names (1 when it is unset)."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return 1
+    try:
+        cluster = json.loads(raw).get("cluster", {})
+    except json.JSONDecodeError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({error}); see docs/SCALING.md for its format.") from None
+    return sum(len(tasks) for name, tasks in cluster.items() if name in ("chief", "worker"))
+
+
+def choose_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """Create the strategy named by `--strategy`.
+
+    Create it before any other TensorFlow op: multi-worker strategies must own
+    the runtime from the start.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"--strategy must be one of {', '.join(STRATEGIES)}; got {name!r}.")
+    if name == "auto":
+        if cluster_size() > 1:
+            name = "multi-worker"
+        elif tf.config.list_physical_devices("GPU"):
+            name = "mirrored"
+        else:
+            name = "default"
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        if cluster_size() < 2:
+            raise ValueError(
+                "--strategy multi-worker needs TF_CONFIG naming at least two workers; "
+                "see docs/SCALING.md for an example."
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True on the task that writes bundles and logs (always, outside multi-worker)."""
+    if not is_multi_worker(strategy):
+        return True
+    resolver = strategy.cluster_resolver
+    task_type, task_id = resolver.task_type, resolver.task_id
+    return task_type == "chief" or (
+        task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+    )
+
+
+def configure_mixed_precision(mode: str = "auto") -> str:
+    """Set Keras's global dtype policy; returns the policy name.
+
+    `auto` uses `mixed_float16` on GPUs (tensor cores) and float32 on CPUs,
+    where float16 is slower. The model keeps its output layer in float32.
+    """
+    if mode not in MIXED_PRECISION:
+        raise ValueError(f"--mixed-precision must be one of {', '.join(MIXED_PRECISION)}; got {mode!r}.")
+    use_mixed = mode == "on" or (mode == "auto" and bool(tf.config.list_physical_devices("GPU")))
+    policy = "mixed_float16" if use_mixed else "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def check_batch_size(global_batch_size: int, strategy: tf.distribute.Strategy) -> int:
+    """Validate the global batch against the replicas; returns the per-replica batch."""
+    replicas = strategy.num_replicas_in_sync
+    if global_batch_size < replicas:
+        raise ValueError(
+            f"--batch-size {global_batch_size} is smaller than the {replicas} replicas; "
+            f"use at least {replicas} (it is the global batch, split across replicas)."
+        )
+    if global_batch_size % replicas:
+        raise ValueError(
+            f"--batch-size {global_batch_size} does not divide evenly over {replicas} replicas; "
+            f"use a multiple of {replicas}."
+        )
+    return global_batch_size // replicas

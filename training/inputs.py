@@ -1,0 +1,119 @@
+"""Text in, tokenizer and tf.data batches out, for a training run.
+
+The tokenizer is trained on the training sentences only (never on the test
+split). Validation sentences come from the shipped corpus's validation split,
+or, for other data, from a fixed hash-selected 3% of the training text, so a
+sentence never moves between the two when the data is re-read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import numpy as np
+
+from textae import data, pipeline
+from textae.config import Config
+from textae.tokenizer import Tokenizer
+
+
+@dataclasses.dataclass
+class PreparedData:
+    """Everything a run needs from the text."""
+
+    tokenizer: Tokenizer
+    train_ids: list[np.ndarray]
+    validation_ids: list[np.ndarray]
+    validation_texts: list[str]
+    report: list[str]
+
+    @property
+    def num_train_tokens(self) -> int:
+        return int(sum(len(ids) + 1 for ids in self.train_ids))  # + </s>
+
+
+def _is_validation(sentence: str) -> bool:
+    return int(hashlib.sha256(sentence.encode("utf-8")).hexdigest(), 16) % 100 < 3
+
+
+def load_sentences(config: Config) -> tuple[list[str], list[str], list[str]]:
+    """Clean training and validation sentences and a report, as the config asks."""
+    settings = config.data
+    raw = data.load_texts(
+        settings.dataset,
+        dataset_config=settings.dataset_config,
+        split=settings.split,
+        text_column=settings.text_column,
+        data_files=tuple(settings.data_files),
+        streaming=settings.streaming,
+        limit=settings.limit,
+    )
+    clean = dict(
+        lowercase=settings.lowercase, split_sentences=settings.split_sentences, deduplicate=settings.deduplicate
+    )
+    texts, cleaning = data.clean_texts(raw, limit=settings.limit, **clean)
+    report = [f"training text: {cleaning.summary()}"]
+    shipped = settings.dataset is None and not settings.data_files
+    if shipped:
+        validation_raw = data.load_texts(None, split="validation")
+        validation, _ = data.clean_texts(validation_raw, **clean)
+    else:
+        validation = [text for text in texts if _is_validation(text)]
+        texts = [text for text in texts if not _is_validation(text)]
+        if not texts or not validation:
+            # Too little text for a hash split: hold out the last sentences instead.
+            held = max(1, len(texts + validation) // 10)
+            texts, validation = (texts + validation)[:-held], (texts + validation)[-held:]
+        if not texts:
+            raise data.DataError("Need at least two sentences to train (one is held out for validation).")
+    validation = validation[: config.train.validation_size]
+    report.append(f"validation: {len(validation):,} sentences ({'shipped split' if shipped else 'hash-held-out 3%'})")
+    return texts, validation, report
+
+
+def prepare(config: Config, tokenizer: Tokenizer | None = None) -> PreparedData:
+    """Load, clean, tokenize. Trains a tokenizer unless one is given (on resume).
+
+    Also sets `config.model.vocab_size` to the tokenizer's real size (tiny
+    corpora can give fewer pieces than asked for).
+    """
+    texts, validation, report = load_sentences(config)
+    if tokenizer is None:
+        tokenizer = Tokenizer.train(texts[: config.tokenizer.max_sentences], config.tokenizer)
+    config.model.vocab_size = tokenizer.vocab_size
+    limits = dict(min_tokens=config.data.min_tokens, max_tokens=config.data.max_tokens)
+    train_ids, train_report = pipeline.tokenize_texts(tokenizer, texts, **limits)
+    validation_ids, _ = pipeline.tokenize_texts(tokenizer, validation, **limits)
+    kept_validation = _kept(tokenizer, validation, config)
+    report.append(
+        f"tokens: {train_report['kept']:,} training sentences kept "
+        f"({train_report['too_long']:,} over {config.data.max_tokens} tokens, "
+        f"{train_report['too_short']:,} too short), "
+        f"{train_report['tokens']:,} tokens; vocabulary {tokenizer.vocab_size:,}"
+    )
+    if not train_ids:
+        raise data.DataError(f"No training sentence has {config.data.min_tokens}–{config.data.max_tokens} tokens.")
+    return PreparedData(tokenizer, train_ids, validation_ids, kept_validation, report)
+
+
+def _kept(tokenizer: Tokenizer, texts: list[str], config: Config) -> list[str]:
+    """The texts that tokenize_texts keeps, in the same order."""
+    lengths = [len(ids) for ids in tokenizer.encode(texts)]
+    return [t for t, n in zip(texts, lengths) if config.data.min_tokens <= n <= config.data.max_tokens]
+
+
+def make_datasets(prepared: PreparedData, config: Config, seed_offset: int = 0):
+    """Training (shuffled, noised) and validation (fixed order) datasets."""
+    settings = config.data
+    train = pipeline.make_dataset(
+        prepared.train_ids,
+        config.train.batch_size,
+        shuffle=True,
+        seed=config.train.seed + seed_offset,
+        word_dropout_rate=settings.word_dropout_rate,
+        word_blank_rate=settings.word_blank_rate,
+        shuffle_distance=settings.shuffle_distance,
+    )
+    validation = pipeline.make_dataset(prepared.validation_ids, config.train.batch_size, shuffle=False)
+    return train, validation

@@ -1,0 +1,147 @@
+"""The custom training loop for MultiWorkerMirroredStrategy.
+
+Keras 3.15's `model.fit` fails under MultiWorkerMirroredStrategy (NOTES.md,
+keras-team/keras#20585), so multi-worker runs come here. The step itself is the
+model's own `train_step` (textae/training_step.py), the one `fit` calls, so the
+two paths cannot drift apart. Every worker runs the same number of steps per
+epoch on its own shard of a repeated dataset (uneven shards would leave one
+worker waiting in an all-reduce). After every epoch the chief writes the
+bundle, and every worker writes an atomic checkpoint (the chief in
+`run_dir/backup`, worker i in `run_dir/backup-worker-i`), so a restarted job
+resumes all workers from the same epoch; a finished run deletes them.
+Reported metrics are global: the trackers' sync-on-read variables are summed
+over all replicas when read outside the step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+import tensorflow as tf
+
+from training import distribute
+
+
+def _steps(dataset_size: int, global_batch: int) -> int:
+    return max(1, math.ceil(dataset_size / global_batch))
+
+
+def _global_results(strategy, model, names) -> dict:
+    """The named trackers' results over every replica of every worker (a collective: all workers call it)."""
+    with strategy.scope():
+        # Read in cross-replica context, the sync-on-read total and count are summed over replicas;
+        # the values the step returns are this replica's only.
+        return {name: float(model.trackers[name].result()) for name in names}
+
+
+def _backup_dir(run_dir: Path, strategy) -> Path:
+    """Each worker checkpoints into its own folder, so workers sharing a run folder never collide."""
+    if distribute.is_chief(strategy):
+        return run_dir / "backup"
+    return run_dir / f"backup-worker-{strategy.cluster_resolver.task_id}"
+
+
+def _agreed_start_epoch(strategy, epoch: int) -> int:
+    """Check that every worker restored the same epoch (else they would wait on each other forever)."""
+    per_replica = strategy.run(lambda: tf.constant([float(epoch), 1.0]))
+    total, replicas = (float(v) for v in strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
+    if total != epoch * replicas:
+        raise ValueError(
+            f"The workers' checkpoints are from different epochs (this one: {epoch}); delete every worker's "
+            "backup folder to start the run again."
+        )
+    return epoch
+
+
+def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: Path, save, sizes=None):
+    """Train under `strategy` with a custom loop; returns `(history, stopped_on_nan, resumed_epoch)`.
+
+    Args:
+        model, strategy: built inside `strategy.scope()`.
+        train_ds, validation_ds: un-repeated datasets of global batches.
+        config: the run's Config.
+        run_dir: the run folder (checkpoints in `run_dir/backup`, or `run_dir/backup-worker-<i>` off the chief).
+        save: function of `(logs, epoch)` writing the bundle (a no-op off the chief).
+        sizes: optional `(train_batches, validation_batches)`; counted when None.
+    """
+    chief = distribute.is_chief(strategy)
+    if sizes is None:
+        sizes = (sum(1 for _ in train_ds), sum(1 for _ in validation_ds))
+    workers = max(1, distribute.cluster_size())
+    train_steps = config.train.steps_per_epoch or _steps(sizes[0], workers)
+    validation_steps = _steps(sizes[1], workers)
+    train_iterator = iter(strategy.experimental_distribute_dataset(train_ds.repeat()))
+    validation_iterator = iter(strategy.experimental_distribute_dataset(validation_ds.repeat()))
+
+    @tf.function
+    def train_one(iterator):
+        per_replica = strategy.run(model.train_step, args=(next(iterator),))
+        return per_replica, model.trackers["loss"].result()  # read outside the step: summed over every replica
+
+    @tf.function
+    def evaluate_one(iterator):
+        return strategy.run(model.test_step, args=(next(iterator),))
+
+    backup = _backup_dir(run_dir, strategy)
+    start_epoch = _agreed_start_epoch(strategy, _restore(model, backup))
+    history: dict[str, list[float]] = {}
+    for epoch in range(start_epoch, config.train.epochs):
+        for tracker in model.metrics:
+            tracker.reset_state()
+        for step in range(train_steps):
+            per_replica, loss = train_one(train_iterator)
+            names = list(per_replica)  # the step's metric names; their values are this replica's only
+            loss = float(loss)  # global, so every worker stops at the same step
+            if not math.isfinite(loss):
+                print(
+                    f"The loss became {loss} at epoch {epoch + 1}, step {step}: stopping; the last good model is kept.",
+                    flush=True,
+                )
+                return history, True, start_epoch
+        logs = _global_results(strategy, model, names)
+        for tracker in model.metrics:
+            tracker.reset_state()
+        for _ in range(validation_steps):
+            names = list(evaluate_one(validation_iterator))
+        validation = _global_results(strategy, model, names)
+        logs.update({f"val_{key}": value for key, value in validation.items()})
+        for key, value in logs.items():
+            history.setdefault(key, []).append(value)
+        print(
+            f"epoch {epoch + 1}/{config.train.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()),
+            flush=True,
+        )
+        if chief:
+            save(logs, epoch + 1)
+        _checkpoint(model, backup, epoch + 1)
+    shutil.rmtree(backup, ignore_errors=True)  # finished: a rerun should not resume
+    return history, False, start_epoch
+
+
+def _checkpoint(model, backup: Path, epoch: int) -> None:
+    """Write weights (with optimizer state) then atomically point at them."""
+    backup.mkdir(parents=True, exist_ok=True)
+    weights = backup / f"epoch-{epoch}.weights.h5"
+    temporary = backup / f".epoch-{epoch}.tmp.weights.h5"
+    model.save_weights(temporary)
+    os.replace(temporary, weights)
+    pointer = backup / "latest.json"
+    (backup / "latest.json.tmp").write_text(json.dumps({"epoch": epoch, "file": weights.name}), encoding="utf-8")
+    os.replace(backup / "latest.json.tmp", pointer)
+    for old in backup.glob("epoch-*.weights.h5"):
+        if old != weights:
+            old.unlink(missing_ok=True)
+
+
+def _restore(model, backup: Path) -> int:
+    pointer = backup / "latest.json"
+    if not pointer.exists():
+        return 0
+    latest = json.loads(pointer.read_text(encoding="utf-8"))
+    model.load_weights(backup / latest["file"])
+    print(f"Resuming from the checkpoint written after epoch {latest['epoch']}.", flush=True)
+    return int(latest["epoch"])

@@ -1,0 +1,36 @@
+"""Export validation latents for TensorBoard's embedding projector.
+
+Writes `vectors.tsv`, `metadata.tsv` (the sentences) and
+`projector_config.pbtxt` into the folder; `tensorboard --logdir <run>/logs`
+then shows them under "Projector".
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def export(model, tokenizer, sentences: list[str], folder: str, batch_size: int = 256) -> None:
+    """Encode `sentences` (the latent mean) and write the projector files."""
+    if not sentences:
+        return
+    os.makedirs(folder, exist_ok=True)
+    vectors = []
+    for start in range(0, len(sentences), batch_size):
+        ids = tokenizer.encode(sentences[start : start + batch_size])
+        tokens = np.zeros((len(ids), max(len(i) for i in ids)), np.int32)
+        for row, sentence in enumerate(ids):
+            tokens[row, : len(sentence)] = sentence
+        mean, _ = model.encode(tokens)
+        vectors.append(np.asarray(mean))
+    matrix = np.concatenate(vectors)
+    np.savetxt(os.path.join(folder, "vectors.tsv"), matrix, delimiter="\t", fmt="%.5f")
+    with open(os.path.join(folder, "metadata.tsv"), "w", encoding="utf-8") as handle:
+        handle.writelines(sentence.replace("\t", " ").replace("\n", " ") + "\n" for sentence in sentences)
+    with open(os.path.join(folder, "projector_config.pbtxt"), "w", encoding="utf-8") as handle:
+        handle.write(
+            'embeddings {\n  tensor_name: "validation_latents"\n'
+            '  tensor_path: "vectors.tsv"\n  metadata_path: "metadata.tsv"\n}\n'
+        )

@@ -1,0 +1,207 @@
+"""python -m training.train: train a textae model.
+
+With no arguments it trains the default preset on the shipped corpus into
+`runs/default-<hash of the configuration>`; running the same command again
+resumes that run. Settings come from a preset, then a config file (JSON, YAML
+or TOML, with sections tokenizer/data/model/train), then the flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import shlex
+import sys
+import tomllib
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from textae.config import PRESETS, Config, DataConfig, ModelConfig, TokenizerConfig, TrainConfig, preset  # noqa: E402
+
+SECTIONS = {"tokenizer": TokenizerConfig, "data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+HELP = {
+    "vocab_size": "subword vocabulary size (tokenizer and model)",
+    "model_type": "SentencePiece algorithm: unigram or bpe",
+    "character_coverage": "share of characters covered by pieces; the rest fall back to bytes",
+    "byte_fallback": "encode unknown characters as bytes (needs vocab_size > 300)",
+    "max_sentences": "sentences used to train the tokenizer at most",
+    "dataset": "Hugging Face hub name, local file or save_to_disk folder (default: the shipped corpus)",
+    "dataset_config": "hub dataset configuration, e.g. wikitext-103-raw-v1",
+    "split": "dataset split to train on",
+    "text_column": "column holding the text (auto-detected when there is one string column)",
+    "data_files": "local .txt/.csv/.tsv/.json/.jsonl/.parquet files",
+    "streaming": "stream a large hub dataset instead of downloading it whole",
+    "limit": "use at most this many sentences",
+    "lowercase": "lower-case all text",
+    "split_sentences": "split paragraphs into sentences",
+    "deduplicate": "drop repeated sentences",
+    "min_tokens": "drop sentences with fewer tokens",
+    "max_tokens": "drop sentences with more tokens",
+    "word_dropout_rate": "denoising: drop each encoder token with this probability",
+    "word_blank_rate": "denoising: replace each encoder token by <unk> with this probability",
+    "shuffle_distance": "denoising: move encoder tokens at most this far",
+    "embedding_dim": "token embedding size",
+    "hidden_dim": "recurrent state size",
+    "latent_dim": "size of the latent (context) vector",
+    "num_layers": "recurrent layers in the encoder and in the decoder",
+    "cell_type": "lstm, gru or rnn",
+    "bidirectional": "bidirectional encoder",
+    "reverse_encoder_input": "feed the encoder the sentence backwards",
+    "embedding_dropout_rate": "dropout on embeddings",
+    "dropout_rate": "dropout between layers and before the output",
+    "tie_embeddings": "output projection shares the embedding matrix",
+    "latent_mode": "deterministic or variational",
+    "sampling_schedule": "scheduled sampling: constant, linear, exponential or inverse_sigmoid",
+    "sampling_mode": "parallel (fast, two passes) or sequential (exact step loop)",
+    "sampling_k": "k of the schedule (Bengio et al. 2015)",
+    "sampling_c": "slope c of the linear schedule",
+    "sampling_min": "lowest teacher-forcing probability",
+    "sampling_passes": "parallel mode: forward passes before the one with gradient",
+    "sampling_greedy": "feed the argmax token instead of a sampled one",
+    "kl_schedule": "variational: KL weight schedule linear, logistic, cyclical or constant",
+    "kl_anneal_steps": "variational: steps of the KL annealing",
+    "kl_cycles": "variational: cycles of the cyclical schedule",
+    "free_bits": "variational: free bits per latent dimension (nats)",
+    "epochs": "passes over the training data",
+    "batch_size": "global batch (per replica times replicas)",
+    "learning_rate": "optimizer learning rate",
+    "optimizer": "adam or sgd",
+    "clipnorm": "clip the global gradient norm (0: off)",
+    "seed": "random seed",
+    "strategy": "auto, default, mirrored, multi-worker or tpu",
+    "mixed_precision": "auto (on GPUs), on or off",
+    "checkpoint_every_steps": "also checkpoint every N steps (0: each epoch only)",
+    "early_stopping_patience": "stop after N epochs without a better validation loss (0: off)",
+    "reduce_lr_patience": "halve the learning rate after N flat epochs (0: off)",
+    "steps_per_epoch": "batches per epoch (default: the whole data)",
+    "validation_size": "validation sentences at most",
+    "max_minutes": "stop after this much wall time, keeping the model",
+}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.train",
+        description=__doc__.split("\n\n")[1],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--preset", default="default", choices=list(PRESETS), help="starting configuration")
+    parser.add_argument("--config", help="JSON, YAML or TOML file of settings; flags override it")
+    parser.add_argument("--output", help="run folder (default: runs/<preset>-<config hash>)")
+    parser.add_argument("--overwrite", action="store_true", help="start afresh even if the run folder has a model")
+    defaults = Config()
+    for section, section_type in SECTIONS.items():
+        group = parser.add_argument_group(f"{section} settings")
+        for field in dataclasses.fields(section_type):
+            if section == "model" and field.name == "vocab_size":
+                continue  # one --vocab-size sets both
+            default = getattr(getattr(defaults, section), field.name)
+            kwargs = {"dest": f"{section}.{field.name}", "default": argparse.SUPPRESS}
+            help_text = f"{HELP.get(field.name, field.name)} (default: {default})"
+            if isinstance(default, bool):
+                group.add_argument(_flag(field.name), action=argparse.BooleanOptionalAction, help=help_text, **kwargs)
+            elif field.name == "data_files":
+                group.add_argument(_flag(field.name), nargs="+", help=help_text, **kwargs)
+            else:
+                kind = {int: int, float: float}.get(type(default), str)
+                if field.name in ("limit", "steps_per_epoch"):
+                    kind = int
+                elif field.name == "max_minutes":
+                    kind = float
+                group.add_argument(_flag(field.name), type=kind, help=help_text, **kwargs)
+    return parser
+
+
+def read_config_file(path: str) -> dict:
+    """Nested settings from a JSON, YAML or TOML file."""
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"Config file {path} does not exist.")
+    text = file.read_text(encoding="utf-8")
+    try:
+        if file.suffix == ".json":
+            return json.loads(text)
+        if file.suffix in (".yaml", ".yml"):
+            import yaml
+
+            return yaml.safe_load(text) or {}
+        if file.suffix == ".toml":
+            return tomllib.loads(text)
+    except Exception as error:  # noqa: BLE001 - any parse error becomes one clear line
+        message = " ".join(str(error).split())  # parsers' messages span lines; the CLI reports one
+        raise ValueError(f"Could not parse config file {path}: {message}") from None
+    raise ValueError(f"Config file {path} must end in .json, .yaml, .yml or .toml.")
+
+
+def resolve_config(args: argparse.Namespace) -> Config:
+    """Preset, then config file, then flags."""
+    values = preset(args.preset).to_dict()
+    if args.config:
+        file_values = read_config_file(args.config)
+        if isinstance(file_values, dict) and "format_version" in file_values:  # a model bundle's config.json
+            file_values = file_values.get("config", {})
+        for section, settings in file_values.items():
+            if section not in SECTIONS or not isinstance(settings, dict):
+                raise ValueError(f"Config file section {section!r} is not one of {', '.join(SECTIONS)}.")
+            values[section].update(settings)
+    for key, value in vars(args).items():
+        if "." in key:
+            section, name = key.split(".", 1)
+            values[section][name] = value
+            if (section, name) == ("tokenizer", "vocab_size"):
+                values["model"]["vocab_size"] = value
+    config = Config.from_dict(values)
+    config.model.validate()
+    for name in ("epochs", "batch_size"):
+        if getattr(config.train, name) <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(config.train, name)}.")
+    if config.train.learning_rate <= 0:
+        raise ValueError(f"--learning-rate must be positive, got {config.train.learning_rate}.")
+    return config
+
+
+def default_run_dir(preset_name: str, config: Config) -> Path:
+    digest = hashlib.sha256(config.to_json().encode("utf-8")).hexdigest()[:8]
+    return Path("runs") / f"{preset_name}-{digest}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = resolve_config(args)
+        run_dir = Path(args.output) if args.output else default_run_dir(args.preset, config)
+        if (run_dir / "model").exists() and not (run_dir / "backup").exists() and not args.overwrite:
+            print(
+                f"{run_dir} already holds a finished model; pass --overwrite to train it again, "
+                "or --output to train another.",
+                file=sys.stderr,
+            )
+            return 0
+        print("Configuration:\n" + config.to_json(), flush=True)
+        from training import trainer
+
+        command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+        result = trainer.train(config, run_dir, command=command.strip())
+    except KeyboardInterrupt:
+        print("\nInterrupted. Run the same command again to resume from the last checkpoint.", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as error:
+        print(f"train: error: {error}", file=sys.stderr)
+        return 2
+    if result.stopped_on_nan:
+        print("Training stopped on a NaN loss; the last good model is kept.", file=sys.stderr)
+        return 1
+    print(f"Model written to {result.bundle_path} in {result.seconds / 60:.1f} minutes.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""A whole training run: data, strategy, model, fit (or the multi-worker loop), bundle.
+
+A run folder holds:
+
+    config.json   the effective configuration
+    model/        the bundle, rewritten atomically after every good epoch
+    backup/       resumable state (deleted when the run finishes)
+    logs/         TensorBoard scalars, sample reconstructions, projector
+
+Running the same command again resumes from `backup/`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from textae import bundle
+from textae.config import Config
+from textae.model import TextAutoencoder
+from textae.tokenizer import Tokenizer
+from training import callbacks as run_callbacks
+from training import distribute, inputs, loop, projector
+
+
+@dataclasses.dataclass
+class TrainResult:
+    bundle_path: Path | None
+    history: dict
+    stopped_on_nan: bool
+    resumed_from_epoch: int
+    seconds: float
+    model: TextAutoencoder | None = None  # the trained model (for tests and notebooks)
+
+
+def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
+    train = config.train
+    clip = {"global_clipnorm": train.clipnorm} if train.clipnorm and train.clipnorm > 0 else {}
+    if train.optimizer == "adam":
+        return keras.optimizers.Adam(train.learning_rate, **clip)
+    if train.optimizer == "sgd":
+        return keras.optimizers.SGD(train.learning_rate, momentum=0.9, **clip)
+    raise ValueError(f"--optimizer must be adam or sgd, got {train.optimizer!r}.")
+
+
+def build_model(config: Config, strategy) -> TextAutoencoder:
+    """The model and optimizer, created inside the strategy's scope."""
+    with strategy.scope():
+        model = TextAutoencoder(config.model)
+        model.build()
+        model.compile(optimizer=make_optimizer(config), jit_compile=False)
+        model.optimizer.build(model.trainable_variables)
+    if strategy.num_replicas_in_sync > 1:
+        # Keras 3.15's fit/evaluate under a strategy first average the first batch over the replicas
+        # (`_maybe_symbolic_build`), which fails when that batch does not split evenly (a bucketed batch
+        # of 1 sentence: "AddN ... [1,17] != [0,17]"). Everything is built above, so skip that step, as
+        # Keras does for the default strategy.
+        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    return model
+
+
+def inference_copy(model: TextAutoencoder) -> TextAutoencoder:
+    """The same weights without the optimizer, so a bundle is a third of the size."""
+    copy = TextAutoencoder.from_config(model.get_config())
+    copy.build()
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _load_or_train_tokenizer(run_dir: Path, config: Config) -> tuple[Tokenizer | None, Path]:
+    path = run_dir / "tokenizer.model"
+    return (Tokenizer.load(path) if path.exists() else None), path
+
+
+def train(
+    config: Config,
+    run_dir: str | os.PathLike,
+    *,
+    verbose: int | str = "auto",
+    strategy=None,
+    command: str | None = None,
+) -> TrainResult:
+    """Train a model as `config` says, writing the bundle to `run_dir/model`.
+
+    Args:
+        config: the full configuration (validated here).
+        run_dir: the run folder; an existing one with a backup is resumed.
+        verbose: Keras progress-bar verbosity.
+        strategy: a tf.distribute strategy; by default `config.train.strategy` decides.
+        command: the command line that started the run, for the model card.
+
+    Returns:
+        A `TrainResult`.
+    """
+    started = time.monotonic()
+    run_dir = Path(run_dir)
+    config.model.validate()
+    strategy = strategy or distribute.choose_strategy(config.train.strategy)
+    policy = distribute.configure_mixed_precision(config.train.mixed_precision)
+    distribute.check_batch_size(config.train.batch_size, strategy)
+    chief = distribute.is_chief(strategy)
+    keras.utils.set_random_seed(config.train.seed)
+
+    tokenizer, tokenizer_path = _load_or_train_tokenizer(run_dir, config)
+    prepared = inputs.prepare(config, tokenizer)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if chief:
+        if tokenizer is None:
+            prepared.tokenizer.save(tokenizer_path)
+        (run_dir / "config.json").write_text(config.to_json() + "\n", encoding="utf-8")
+    train_ds, validation_ds = inputs.make_datasets(prepared, config)
+    for line in prepared.report + [run_callbacks.padding_report(train_ds)]:
+        print(line, flush=True)
+    print(
+        f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s); "
+        f"global batch {config.train.batch_size}; dtype policy {policy}",
+        flush=True,
+    )
+
+    model = build_model(config, strategy)
+    print(f"model: {model.count_params():,} parameters", flush=True)
+    log_dir = str(run_dir / "logs")
+
+    def save(logs, epoch):
+        if chief:
+            metrics = {key: float(value) for key, value in logs.items()}
+            metrics.update(epochs=epoch, train_seconds=round(time.monotonic() - started, 1))
+            notes = f"Trained for {epoch} epoch(s) in {run_dir}."
+            card = bundle.render_model_card(config, metrics, notes=notes, command=command)
+            bundle.save_bundle(run_dir / "model", inference_copy(model), prepared.tokenizer, config, metrics, card)
+
+    if distribute.is_multi_worker(strategy):
+        history, nan, resumed = loop.fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir, save)
+    else:
+        history, nan, resumed = _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, save, verbose)
+
+    if chief and not nan and (run_dir / "model").exists():
+        projector.export(
+            model, prepared.tokenizer, prepared.validation_texts[:2000], os.path.join(log_dir, "projector")
+        )
+    seconds = time.monotonic() - started
+    model_path = run_dir / "model" if (run_dir / "model").exists() else None
+    if chief and model_path is not None:
+        _record_wall_time(model_path, seconds)
+    return TrainResult(model_path, history, nan, resumed, seconds, model)
+
+
+def _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, save, verbose):
+    guard = run_callbacks.NaNGuard()
+    save_freq = config.train.checkpoint_every_steps or "epoch"
+    backup = run_callbacks.AtomicBackupAndRestore(str(run_dir / "backup"), guard, save_freq=save_freq)
+    callback_list = [
+        guard,
+        backup,
+        run_callbacks.BundleWriter(save, guard),
+        run_callbacks.SampleReconstructions(prepared.tokenizer, prepared.validation_texts, log_dir),
+        run_callbacks.TimeLimit(config.train.max_minutes),
+        keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
+    ]
+    if config.train.early_stopping_patience:
+        callback_list.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.train.early_stopping_patience, verbose=1)
+        )
+    if config.train.reduce_lr_patience:
+        callback_list.append(
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=config.train.reduce_lr_patience)
+        )
+    if config.train.steps_per_epoch:
+        train_ds = train_ds.repeat()  # epochs of a fixed number of steps run across data passes
+    # Bucketing hides the number of batches; without it Keras warns "Your input ran out of data;
+    # interrupting training" after every validation pass.
+    validation_ds = validation_ds.apply(tf.data.experimental.assert_cardinality(sum(1 for _ in validation_ds)))
+    history = model.fit(
+        train_ds,
+        validation_data=validation_ds,
+        epochs=config.train.epochs,
+        steps_per_epoch=config.train.steps_per_epoch,
+        callbacks=callback_list,
+        verbose=verbose,
+        shuffle=False,  # the tf.data pipeline shuffles
+    )
+    return history.history, guard.failed_at is not None, backup.restored_epoch
+
+
+def _record_wall_time(model_path: Path, seconds: float) -> None:
+    metrics_path = model_path / "metrics.json"
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return
+    metrics["wall_seconds"] = round(seconds, 1)
+    temporary = metrics_path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, metrics_path)
