@@ -1,0 +1,90 @@
+"""Which model folders the app offers, and loading each one once per process.
+
+Visitors choose among discovered folders only; they never type a path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from textae.bundle import CONFIG_FILE, MODEL_FILE, default_model_dir, load_latents
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+MODEL_DIRS_VARIABLE = "TEXTAE_MODEL_DIRS"
+RUNS_DIR_VARIABLE = "TEXTAE_RUNS_DIR"
+CORPUS_SIZE = 2000  # sentences on the Explore map
+
+
+def is_model_folder(path: Path) -> bool:
+    """True if `path` looks like a saved model folder (config.json and model.keras)."""
+    return (path / CONFIG_FILE).is_file() and (path / MODEL_FILE).is_file()
+
+
+def _resolve(path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return (candidate if candidate.is_absolute() else REPO_DIR / candidate).resolve()
+
+
+def _label(path: Path) -> str:
+    return str(path.relative_to(REPO_DIR)) if path.is_relative_to(REPO_DIR) else str(path)
+
+
+def discover_models(environ=os.environ) -> dict[str, Path]:
+    """`{label: folder}` of the model folders to offer, the default first.
+
+    `TEXTAE_MODEL_DIRS` (os.pathsep-separated), when set, replaces the shipped
+    model; the `*/model` folders under `TEXTAE_RUNS_DIR` (default `runs`) are
+    always added. Only folders with config.json and model.keras are offered.
+    """
+    configured = [p for p in environ.get(MODEL_DIRS_VARIABLE, "").split(os.pathsep) if p.strip()]
+    folders = [_resolve(p) for p in configured] if configured else [default_model_dir().resolve()]
+    runs = _resolve(environ.get(RUNS_DIR_VARIABLE, "runs"))
+    if runs.is_dir():
+        folders += sorted(path.resolve() for path in runs.glob("*/model"))
+    models = {}
+    for folder in dict.fromkeys(folders):
+        if is_model_folder(folder):
+            label = _label(folder)
+            models[f"{label} (shipped)" if folder == default_model_dir().resolve() else label] = folder
+    return models
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def load_autoencoder(path: str):
+    """The `TextAE` for a model folder, loaded once per process."""
+    import textae
+
+    return textae.load(path)
+
+
+def _fits(autoencoder, text: str) -> bool:
+    try:
+        autoencoder.check_texts([text])
+    except ValueError:
+        return False
+    return True
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def corpus_latents(_autoencoder, model_key: str, size: int = CORPUS_SIZE) -> tuple[list[str], np.ndarray]:
+    """Up to `size` corpus sentences and their `(N, Z)` latents.
+
+    From the model folder's `latents.npz` when present; otherwise the shipped
+    validation split, encoded now (sentences the model cannot take are skipped).
+    """
+    cached = load_latents(_autoencoder.path)
+    if cached is not None:
+        sentences, vectors = cached
+        if len(sentences) > size:
+            keep = np.sort(np.random.default_rng(0).choice(len(sentences), size, replace=False))
+            sentences, vectors = [sentences[i] for i in keep], vectors[keep]
+        return sentences, vectors
+    from textae.data import load_texts
+
+    texts = [" ".join(t.split()) for t in load_texts(split="validation", limit=size * 2)]
+    sentences = [t for t in dict.fromkeys(texts) if t and _fits(_autoencoder, t)][:size]
+    return sentences, _autoencoder.encode(sentences)
