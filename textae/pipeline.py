@@ -23,7 +23,7 @@ import tensorflow as tf
 from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 # Encoder lengths a batch is padded to. Close steps keep padding low where most sentences are.
-BUCKET_BOUNDARIES = (8, 12, 16, 20, 24, 28, 32, 40, 48, 64)
+BUCKET_BOUNDARIES = (6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40, 48, 64)
 MAX_SHUFFLE_BUFFER = 100_000
 
 

@@ -63,6 +63,9 @@ def fused_loop(step, projected, initial_state, mask, go_backwards, zero_output_f
         time_major = tf.reverse(time_major, [0])
         time_mask = None if time_mask is None else tf.reverse(time_mask, [0])
     num_steps = tf.shape(time_major)[0]
+    # Read steps from a TensorArray, not by slicing: the gradient of a slice inside the loop would build a
+    # full (T, B, G) tensor at every step (quadratic in T); a TensorArray's gradient writes one step.
+    step_inputs = tf.TensorArray(time_major.dtype, size=num_steps).unstack(time_major)
     states = [tf.convert_to_tensor(s) for s in initial_state]
     if return_sequences:
         collected = tf.TensorArray(states[0].dtype, size=num_steps, element_shape=states[0].shape)
@@ -70,7 +73,7 @@ def fused_loop(step, projected, initial_state, mask, go_backwards, zero_output_f
         collected = tf.constant(0)  # placeholder loop variable
 
     def body(t, last_output, states, collected):
-        output, new_states = step(time_major[t], states)
+        output, new_states = step(step_inputs.read(t), states)
         if time_mask is not None:
             keep = time_mask[t][:, None]  # (B, 1)
             new_states = [tf.where(keep, new, old) for new, old in zip(new_states, states)]
