@@ -1,0 +1,99 @@
+"""python -m training.ship: turn a finished run into the shipped model in assets/model.
+
+    python -m training.ship --run runs/shipped --notes docs/shipped_model_notes.md
+
+Evaluates the run's bundle on the corpus's held-out test split (the numbers in
+the model card come from here), stores latents of validation sentences for the
+app's explorer, writes a model card with the training command, wall time and
+the notes, and replaces `assets/model` atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from textae import bundle, data  # noqa: E402
+from textae.autoencoder import TextAE  # noqa: E402
+from training import evaluate  # noqa: E402
+
+EXPLORER_SENTENCES = 2000
+
+
+def explorer_latents(autoencoder: TextAE, count: int = EXPLORER_SENTENCES):
+    """Validation sentences the model can take, and their latent vectors."""
+    texts = data.load_texts(None, split="validation")
+    ids = autoencoder.tokenizer.encode(texts)
+    kept = [t for t, i in zip(texts, ids) if 0 < len(i) <= autoencoder.max_input_tokens and len(t) <= 300][:count]
+    return kept, autoencoder.encode(kept)
+
+
+def ship(run: Path, output: Path, notes: str = "", limit: int | None = None) -> dict:
+    """Evaluate the run's model and write it, with card and explorer latents, to `output`."""
+    loaded = bundle.load_bundle(run / "model")
+    test_texts, _ = data.clean_texts(data.load_texts(None, split="test", limit=limit))
+    results = evaluate.evaluate(loaded, test_texts)
+    examples = results.pop("examples")
+    training = json.loads((run / "model" / "metrics.json").read_text(encoding="utf-8"))
+    metrics = {"test": results, "training": training}
+    command = _command(loaded)
+    card = bundle.render_model_card(loaded.config, metrics, notes=_notes(notes, training, examples), command=command)
+    sentences, vectors = explorer_latents(TextAE(loaded))
+    bundle.save_bundle(
+        output,
+        loaded.model,
+        loaded.tokenizer,
+        loaded.config,
+        metrics=metrics,
+        card=card,
+        extra_files={bundle.LATENTS_FILE: bundle.latents_to_bytes(sentences, vectors)},
+    )
+    return metrics
+
+
+def _command(loaded: bundle.Bundle) -> str | None:
+    card = (loaded.path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    for line in card.splitlines():
+        if line.strip().startswith("python -m training.train"):
+            return line.strip()
+    return None
+
+
+def _notes(notes: str, training: dict, examples: list[dict]) -> str:
+    minutes = training.get("wall_seconds", training.get("train_seconds", 0)) / 60
+    lines = [
+        f"Training took {minutes:.0f} minutes of wall time on a 2-core CPU machine (no GPU), "
+        f"{training.get('epochs', '?')} epochs. Test metrics: `python -m training.evaluate` on the held-out test "
+        "split (never seen by the model or its tokenizer); this card was written by `python -m training.ship`.",
+        "",
+        "Greedy reconstructions of the first test sentences:",
+        "",
+        *[f"- {e['input']}\n  → {e['reconstruction']}" for e in examples],
+    ]
+    return "\n".join(lines) + ("\n\n" + notes.strip() if notes.strip() else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.ship", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True, help="run folder holding model/")
+    parser.add_argument("--output", default=str(bundle.default_model_dir()), help="where to write the model")
+    parser.add_argument("--notes", help="markdown file appended to the model card")
+    parser.add_argument("--limit", type=int, help="evaluate on at most this many test sentences")
+    args = parser.parse_args(argv)
+    try:
+        notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
+        metrics = ship(Path(args.run), Path(args.output), notes, args.limit)
+    except (ValueError, OSError) as error:
+        print(f"ship: error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(metrics["test"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
