@@ -22,6 +22,7 @@ from textae import latent as latent_space
 from textae import metrics
 from textae.bundle import Bundle, default_model_dir, load_bundle
 from textae.decoding import DecodingSettings, decode
+from textae.pipeline import pad_batch
 from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -170,18 +171,10 @@ class TextAE:
         """Return the texts as the model will see them, or raise `InputError` saying what is wrong."""
         return self._prepare(texts)[0]
 
-    @staticmethod
-    def _pad(rows: list[list[int]], extra: int = 0) -> np.ndarray:
-        width = max(len(row) for row in rows) + extra
-        padded = np.full((len(rows), width), PAD_ID, np.int32)
-        for index, row in enumerate(rows):
-            padded[index, : len(row)] = row
-        return padded
-
     def tokenize(self, texts) -> tuple[np.ndarray, np.ndarray]:
         """`(encoder_tokens (B, T) int32 right-padded, lengths (B,))` for checked texts."""
         _, ids = self._prepare(texts)
-        return self._pad(ids), np.array([len(row) for row in ids], np.int32)
+        return pad_batch(ids), np.array([len(row) for row in ids], np.int32)
 
     # ------------------------------------------------------------ encode, score
     def _batches(self, ids: list[list[int]], batch_size: int):
@@ -197,10 +190,10 @@ class TextAE:
         scores = np.zeros(len(ids), np.float32)
         for indices in self._batches(ids, batch_size):
             rows = [ids[i] for i in indices]
-            encoder_tokens = self._pad(rows)
+            encoder_tokens = pad_batch(rows)
             if with_scores:
-                decoder_tokens = self._pad([[BOS_ID, *row] for row in rows])
-                targets = self._pad([[*row, EOS_ID] for row in rows])
+                decoder_tokens = pad_batch([[BOS_ID, *row] for row in rows])
+                targets = pad_batch([[*row, EOS_ID] for row in rows])
                 mean, per_token = self._encode_and_score_function(encoder_tokens, decoder_tokens, targets)
                 scores[indices] = per_token.numpy()
             else:

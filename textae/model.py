@@ -51,7 +51,9 @@ class TextAutoencoder(keras.Model):
         # N(0, 1) rather than Keras's uniform(-0.05, 0.05): with small embeddings the decoder's input is
         # dominated by the latent vector and learning stalls near the unigram loss for thousands of steps.
         self.embedding = keras.layers.Embedding(
-            c.vocab_size, c.embedding_dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+            c.vocab_size,
+            c.embedding_dim,
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
             name="embedding",
         )
         self.embedding_dropout = keras.layers.Dropout(c.embedding_dropout_rate)

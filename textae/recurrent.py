@@ -181,7 +181,6 @@ class LSTM(_FusedMixin, keras.layers.LSTM):
         return _lstm_step(self.cell)
 
 
-
 @keras.saving.register_keras_serializable(package="textae")
 class GRU(_FusedMixin, keras.layers.GRU):
     """`keras.layers.GRU` (reset_after=True) with a fused input projection on CPU."""

@@ -74,4 +74,3 @@ def kl_weight(step, config: ModelConfig):
         ramp = tf.minimum(1.0, position / 0.5)
         return tf.where(i >= total, tf.ones_like(i), ramp)
     raise ValueError(f"Unknown kl_schedule {schedule!r}.")
-

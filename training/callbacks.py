@@ -9,7 +9,6 @@ import shutil
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from textae import decoding, pipeline
@@ -129,10 +128,7 @@ class SampleReconstructions(keras.callbacks.Callback):
 
     def reconstructions(self) -> list[str]:
         ids = self.tokenizer.encode(self.texts)
-        tokens = np.zeros((len(ids), max(len(i) for i in ids)), np.int32)
-        for row, sentence in enumerate(ids):
-            tokens[row, : len(sentence)] = sentence
-        mean, _ = self.model.encode(tokens)
+        mean, _ = self.model.encode(pipeline.pad_batch(ids))
         longest = max(len(i) for i in ids)
         result = decoding.decode(self.model, mean, decoding.DecodingSettings(max_length=2 * longest + 8))
         return self.tokenizer.decode(result.tokens)

@@ -25,13 +25,6 @@ from textae import bundle as bundle_lib  # noqa: E402
 from textae import data, decoding, metrics, pipeline, training_step  # noqa: E402
 
 
-def _pad(ids: list) -> np.ndarray:
-    tokens = np.zeros((len(ids), max(len(i) for i in ids)), np.int32)
-    for row, sentence in enumerate(ids):
-        tokens[row, : len(sentence)] = sentence
-    return tokens
-
-
 def evaluate(loaded: bundle_lib.Bundle, texts: list[str], batch_size: int = 256) -> dict:
     """Metrics of `loaded` on `texts` (sentences over the model's length limit are skipped)."""
     import tensorflow as tf
@@ -54,7 +47,7 @@ def evaluate(loaded: bundle_lib.Bundle, texts: list[str], batch_size: int = 256)
     settings = decoding.DecodingSettings(max_length=config.data.max_tokens + 8)
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        mean, _ = model.encode(_pad(chunk))
+        mean, _ = model.encode(pipeline.pad_batch(chunk))
         means.append(np.asarray(mean))
         result = decoding.decode(model, mean, settings)
         for row, reference in enumerate(chunk):

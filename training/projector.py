@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from textae import pipeline
+
 
 def export(model, tokenizer, sentences: list[str], folder: str, batch_size: int = 256) -> None:
     """Encode `sentences` (the latent mean) and write the projector files."""
@@ -19,11 +21,7 @@ def export(model, tokenizer, sentences: list[str], folder: str, batch_size: int 
     os.makedirs(folder, exist_ok=True)
     vectors = []
     for start in range(0, len(sentences), batch_size):
-        ids = tokenizer.encode(sentences[start : start + batch_size])
-        tokens = np.zeros((len(ids), max(len(i) for i in ids)), np.int32)
-        for row, sentence in enumerate(ids):
-            tokens[row, : len(sentence)] = sentence
-        mean, _ = model.encode(tokens)
+        mean, _ = model.encode(pipeline.pad_batch(tokenizer.encode(sentences[start : start + batch_size])))
         vectors.append(np.asarray(mean))
     matrix = np.concatenate(vectors)
     np.savetxt(os.path.join(folder, "vectors.tsv"), matrix, delimiter="\t", fmt="%.5f")
