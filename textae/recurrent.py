@@ -139,9 +139,6 @@ def _rnn_step(cell):
 class _FusedMixin:
     """Replaces `inner_loop` on CPU; defers to the stock layer on GPU."""
 
-    def _project(self, sequences):
-        raise NotImplementedError
-
     def _step(self):
         raise NotImplementedError
 

@@ -24,7 +24,7 @@ from textae import bundle, data, decoding, pipeline, recurrent  # noqa: E402
 from textae.config import ModelConfig, preset  # noqa: E402
 from textae.model import TextAutoencoder  # noqa: E402
 from textae.tokenizer import Tokenizer  # noqa: E402
-from training import flops  # noqa: E402
+from training import flops, ship  # noqa: E402
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
@@ -209,9 +209,7 @@ def _explore_map_seconds(autoencoder, count: int = 2000) -> float:
     """What the app's Explore tab does on first use: encode corpus sentences and fit a 2-D PCA."""
     from sklearn.decomposition import PCA
 
-    texts = [t for t in data.load_texts(None, split="validation", limit=3 * count) if len(t) <= 300]
-    ids = autoencoder.tokenizer.encode(texts)
-    texts = [t for t, i in zip(texts, ids) if 0 < len(i) <= autoencoder.max_input_tokens][:count]
+    texts = ship.explorer_sentences(autoencoder, count)
     start = time.perf_counter()
     vectors = autoencoder.encode(texts)
     PCA(n_components=2, random_state=0).fit_transform(vectors)

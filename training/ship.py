@@ -25,11 +25,16 @@ from training import evaluate  # noqa: E402
 EXPLORER_SENTENCES = 2000
 
 
-def explorer_latents(autoencoder: TextAE, count: int = EXPLORER_SENTENCES):
-    """Validation sentences the model can take, and their latent vectors."""
+def explorer_sentences(autoencoder: TextAE, count: int = EXPLORER_SENTENCES) -> list[str]:
+    """The first `count` validation sentences the model can take."""
     texts = data.load_texts(None, split="validation")
     ids = autoencoder.tokenizer.encode(texts)
-    kept = [t for t, i in zip(texts, ids) if 0 < len(i) <= autoencoder.max_input_tokens and len(t) <= 300][:count]
+    return [t for t, i in zip(texts, ids) if 0 < len(i) <= autoencoder.max_input_tokens and len(t) <= 300][:count]
+
+
+def explorer_latents(autoencoder: TextAE, count: int = EXPLORER_SENTENCES):
+    """Validation sentences the model can take, and their latent vectors."""
+    kept = explorer_sentences(autoencoder, count)
     return kept, autoencoder.encode(kept)
 
 
