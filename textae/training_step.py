@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from textae import schedules
+from textae import losses, schedules
 from textae.tokenizer import PAD_ID
 
 
@@ -126,7 +126,7 @@ def loss_terms(model, data, training: bool):
             )
         hidden = model.decoder_hidden(latent, decoder_inputs, mask=mask, training=training)
         logits = model.project(tf.gather_nd(hidden, positions))  # (N, V), real tokens only
-    cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    cross_entropy = losses.sparse_cross_entropy(labels, logits)
     cross_entropy_sum = tf.reduce_sum(cross_entropy)
     tokens = tf.cast(tf.shape(labels)[0], tf.float32)
     correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32))
