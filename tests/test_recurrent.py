@@ -21,15 +21,16 @@ def inputs():
 
 @pytest.fixture
 def count_fused_calls(monkeypatch):
-    """Count calls of the fused loop, so a test knows it did not compare the stock path with itself."""
+    """Count calls of textae's loops (by name), so a test knows it did not compare the stock path with itself."""
     calls = []
-    original = recurrent.fused_loop
+    for name in ("fused_loop", "lstm_masked"):
+        original = getattr(recurrent, name)
 
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
+        def counting(*args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
 
-    monkeypatch.setattr(recurrent, "fused_loop", counting)
+        monkeypatch.setattr(recurrent, name, counting)
     return calls
 
 
@@ -62,7 +63,48 @@ def test_outputs_and_states_match_stock_layer(inputs, count_fused_calls, cell_ty
     for mask in (MASK, None):
         # outputs (and, with return_sequences, every step) then the final states
         _assert_all_close(stock(inputs, mask=mask), fused(inputs, mask=mask))
-    assert len(count_fused_calls) == 2
+    expected = "lstm_masked" if cell_type == "lstm" else "fused_loop"
+    assert count_fused_calls == [expected, expected]
+
+
+@pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_masks_with_holes_match_stock_layer(inputs, cell_type, go_backwards, return_sequences):
+    # Left padding, holes and an empty row: masked steps hold the state wherever they are.
+    holes = np.array([[1, 0, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 0, 0, 0]], bool)
+    stock, fused = _pair(cell_type, go_backwards=go_backwards, return_sequences=return_sequences)
+    _copy_weights(stock, fused, inputs, holes)
+    for zero_output in (False, True):
+        stock.zero_output_for_mask = fused.zero_output_for_mask = zero_output
+        _assert_all_close(stock(inputs, mask=holes), fused(inputs, mask=holes))
+
+
+@pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("use_states", [False, True])
+@pytest.mark.parametrize("training", [False, True])  # the LSTM's hand-written gradient is used when training
+def test_gradients_with_initial_state_match_stock_layer(inputs, cell_type, go_backwards, use_states, training):
+    # The decoder's use: initial states from elsewhere, the sequence (and maybe the final states) in the loss.
+    stock, fused = _pair(cell_type, return_sequences=True, go_backwards=go_backwards)
+    _copy_weights(stock, fused, inputs, MASK)
+    count = recurrent.NUM_STATES[cell_type]
+    states = [tf.random.stateless_normal((3, UNITS), seed=[2, index]) for index in range(count)]
+
+    def gradients(layer):
+        @tf.function
+        def compute(x, states):
+            with tf.GradientTape() as tape:
+                tape.watch([x, states])
+                sequence, *final = layer(x, initial_state=states, mask=MASK, training=training)
+                loss = tf.reduce_sum(tf.sin(sequence) * tf.range(1.0, UNITS + 1.0))
+                if use_states:
+                    loss += sum(tf.reduce_sum(tf.cos(s)) for s in final)
+            return tape.gradient(loss, [x, states] + layer.trainable_variables)
+
+        return tf.nest.flatten(compute(tf.constant(inputs), states))
+
+    _assert_all_close(gradients(stock), gradients(fused), atol=1e-5)
 
 
 @pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
@@ -91,7 +133,7 @@ def test_bidirectional_outputs_and_gradients_match(inputs, cell_type):
         def compute(x):
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                sequence, *states = layer(x, mask=MASK)
+                sequence, *states = layer(x, mask=MASK, training=True)
                 loss = tf.reduce_sum(sequence**2) + sum(tf.reduce_sum(tf.sin(s)) for s in states)
             return tape.gradient(loss, [x] + layer.trainable_variables)
 
