@@ -152,26 +152,25 @@ def _build_decoder(model_ref, latent_dim, key):
         if method == "beam":
             return _beam_search(model, latent, max_length, key[2], length_penalty)
         if method == "greedy":
-            return _step_loop(model, latent, max_length, lambda log_probs, step: tf.argmax(log_probs, -1, tf.int32))
+            return _step_loop(model, latent, max_length, lambda logits, most_likely, step: most_likely)
 
-        def draw(log_probs, step):
-            filtered = filter_logits(log_probs / temperature, top_k, top_p)
+        def draw(logits, most_likely, step):
+            filtered = filter_logits(logits / temperature, top_k, top_p)
             if key[2]:  # seeded: one stateless draw per step
-                return tf.random.stateless_categorical(filtered, 1, seed=tf.stack([seed, tf.cast(step, tf.int64)]))
-            return tf.random.categorical(filtered, 1)
+                drawn = tf.random.stateless_categorical(filtered, 1, seed=tf.stack([seed, tf.cast(step, tf.int64)]))
+            else:
+                drawn = tf.random.categorical(filtered, 1)
+            return tf.cast(drawn[:, 0], tf.int32)
 
-        return _step_loop(
-            model, latent, max_length, lambda log_probs, step: tf.cast(draw(log_probs, step)[:, 0], tf.int32)
-        )
+        return _step_loop(model, latent, max_length, draw)
 
     return run
 
 
-def _masked_logits(logits):
-    """Set the logits of `<pad>` and `<s>` to -inf: they are never emitted."""
-    vocab = tf.shape(logits)[-1]
-    banned = tf.reduce_any(tf.equal(tf.range(vocab)[:, None], [PAD_ID, BOS_ID]), axis=-1)  # (V,)
-    return tf.where(banned[None, :], tf.constant(-np.inf, logits.dtype), logits)
+def _banned_logits(vocab_size: int):
+    """`(V,)` float32 to add to logits: -inf for `<pad>` and `<s>`, which are never emitted, else 0."""
+    banned = tf.reduce_any(tf.equal(tf.range(vocab_size)[:, None], [PAD_ID, BOS_ID]), axis=-1)
+    return tf.where(banned, tf.constant(-np.inf), 0.0)
 
 
 def filter_logits(logits, top_k, top_p):
@@ -203,44 +202,73 @@ def _write(buffer, step, values):
 
 
 def _step_loop(model, latent, max_length, choose):
-    """Greedy or sampled decoding; `choose(log_probs (B, V), step) -> tokens (B,)`."""
+    """Greedy or sampled decoding; `choose(logits (A, V), most_likely (A,), step) -> tokens (A,)`.
+
+    A row leaves the batch once it emits `</s>`: its index, previous token,
+    latent and states are gathered away, so each step costs in proportion to
+    the rows still running rather than to the whole batch (sentences of a
+    batch differ in length; with the longest twice the mean, half the work of
+    a fixed-batch loop would be wasted). Every step records `(row, token,
+    probability, log-probability)` for its rows; the outputs are scattered
+    into place after the loop.
+    """
     batch = tf.shape(latent)[0]
-    states = model.decoder_initial_state(latent)
-    tokens = tf.zeros([batch, max_length], tf.int32)
-    probabilities = tf.zeros([batch, max_length], tf.float32)
-    lengths = tf.zeros([batch], tf.int32)
-    log_probability = tf.zeros([batch], tf.float32)
-    finished = tf.zeros([batch], tf.bool)
+    banned = _banned_logits(model.model_config.vocab_size)
 
-    def next_token(previous, states, step):
+    def next_token(previous, states, latent, step):
         logits, states = model.decoder_step(previous, states, latent)
-        log_probs = tf.nn.log_softmax(_masked_logits(tf.cast(logits, tf.float32)))  # (B, V)
-        chosen = choose(log_probs, step)
-        return chosen, tf.gather(log_probs, chosen, batch_dims=1), states
+        logits = tf.cast(logits, tf.float32) + banned  # (A, V)
+        most_likely = tf.argmax(logits, -1, output_type=tf.int32)
+        chosen = choose(logits, most_likely, step)
+        # log p = logit - log-sum-exp, the log-sum-exp read off the most likely token (no underflow).
+        probabilities = tf.nn.softmax(logits)
+        log_sum_exp = tf.gather(logits, most_likely, batch_dims=1) - tf.math.log(
+            tf.gather(probabilities, most_likely, batch_dims=1)
+        )
+        return chosen, tf.gather(logits, chosen, batch_dims=1) - log_sum_exp, states
 
-    def body(step, previous, states, tokens, probabilities, lengths, log_probability, finished):
-        chosen, chosen_log_prob, states = next_token(previous, states, step)
-        emits = ~finished & tf.not_equal(chosen, EOS_ID)
-        tokens = _write(tokens, step, tf.where(emits, chosen, PAD_ID))
-        probabilities = _write(probabilities, step, tf.where(emits, tf.exp(chosen_log_prob), 0.0))
-        log_probability += tf.where(finished, 0.0, chosen_log_prob)
-        lengths += tf.cast(emits, tf.int32)
-        finished |= tf.equal(chosen, EOS_ID)
-        previous = tf.where(finished, PAD_ID, chosen)
-        return step + 1, previous, states, tokens, probabilities, lengths, log_probability, finished
+    def body(step, rows, previous, states, latent, records):
+        chosen, log_prob, states = next_token(previous, states, latent, step)
+        values = (rows, chosen, log_prob, tf.fill(tf.shape(rows), step))
+        records = [array.write(step, value) for array, value in zip(records, values)]
+        running = tf.where(tf.not_equal(chosen, EOS_ID))[:, 0]
+        keep = lambda value: tf.gather(value, running)  # noqa: E731
+        return step + 1, keep(rows), keep(chosen), tf.nest.map_structure(keep, states), keep(latent), records
 
-    loop_vars = (0, tf.fill([batch], BOS_ID), states, tokens, probabilities, lengths, log_probability, finished)
-    _, previous, states, tokens, probabilities, lengths, log_probability, finished = tf.while_loop(
-        _running(max_length), body, loop_vars, maximum_iterations=max_length
+    states = model.decoder_initial_state(latent)
+    dtypes = (tf.int32, tf.int32, tf.float32, tf.int32)  # row, token, log-probability, step
+    records = [tf.TensorArray(dtype, 0, dynamic_size=True, infer_shape=False, element_shape=[None]) for dtype in dtypes]
+    loop_vars = (0, tf.range(batch), tf.fill([batch], BOS_ID), states, latent, records)
+    invariants = (
+        tf.TensorShape([]),
+        tf.TensorShape([None]),
+        tf.TensorShape([None]),
+        tf.nest.map_structure(lambda state: tf.TensorShape([None, state.shape[-1]]), states),
+        tf.TensorShape([None, latent.shape[-1]]),
+        [tf.TensorShape(None)] * len(dtypes),
     )
+    step, rows, previous, states, latent, records = tf.while_loop(
+        lambda step, rows, *_: (step < max_length) & (tf.size(rows) > 0),
+        body,
+        loop_vars,
+        shape_invariants=invariants,
+        maximum_iterations=max_length,
+    )
+    # Rows still running after max_length tokens are finished only if </s> comes next (none: an empty step).
+    chosen, log_prob, _ = next_token(previous, states, latent, max_length)
+    ends = tf.equal(chosen, EOS_ID)
+    values = (rows, chosen, log_prob, tf.fill(tf.shape(rows), step))
+    records = [array.write(step, tf.boolean_mask(value, ends)) for array, value in zip(records, values)]
+    rows, chosen, log_prob, columns = (array.concat() for array in records)
 
-    def check_end():
-        """Rows at max_length are finished only if their next token is </s>."""
-        chosen, chosen_log_prob, _ = next_token(previous, states, max_length)
-        ends = ~finished & tf.equal(chosen, EOS_ID)
-        return log_probability + tf.where(ends, chosen_log_prob, 0.0), finished | ends
-
-    log_probability, finished = tf.cond(tf.reduce_all(finished), lambda: (log_probability, finished), check_end)
+    emits = tf.not_equal(chosen, EOS_ID)
+    emitted_at = tf.boolean_mask(tf.stack([rows, columns], axis=1), emits)
+    shape = tf.stack([batch, max_length])
+    tokens = tf.scatter_nd(emitted_at, tf.boolean_mask(chosen, emits), shape)
+    probabilities = tf.scatter_nd(emitted_at, tf.exp(tf.boolean_mask(log_prob, emits)), shape)
+    lengths = tf.math.unsorted_segment_sum(tf.cast(emits, tf.int32), rows, batch)
+    log_probability = tf.math.unsorted_segment_sum(log_prob, rows, batch)
+    finished = tf.math.unsorted_segment_sum(tf.cast(~emits, tf.int32), rows, batch) > 0
     return tokens, probabilities, lengths, log_probability, finished
 
 
@@ -256,10 +284,11 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
     # A finished beam has one continuation, <pad>, that leaves its score unchanged.
     pad_only = tf.where(tf.equal(tf.range(vocab), PAD_ID), 0.0, -np.inf)[None, :]  # (1, V)
     row_start = tf.repeat(tf.range(batch) * width, width)  # (B*W,) flat index of each row's beam 0
+    banned = _banned_logits(vocab)
 
     def body(step, previous, states, tokens, probabilities, lengths, scores, finished):
         logits, states = model.decoder_step(previous, states, latent)
-        log_probs = tf.nn.log_softmax(_masked_logits(tf.cast(logits, tf.float32)))  # (B*W, V)
+        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32) + banned)  # (B*W, V)
         candidates = scores[:, None] + tf.where(finished[:, None], pad_only, log_probs)
         best_scores, best = tf.math.top_k(tf.reshape(candidates, [batch, width * vocab]), k=width)  # (B, W)
         best = tf.reshape(best, [beams])
@@ -292,7 +321,7 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
     def check_end():
         """Beams at max_length are finished only if their most likely next token is </s>."""
         logits, _ = model.decoder_step(previous, states, latent)
-        log_probs = tf.nn.log_softmax(_masked_logits(tf.cast(logits, tf.float32)))
+        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32) + banned)
         ends = ~finished & tf.equal(tf.argmax(log_probs, -1, tf.int32), EOS_ID)
         return scores + tf.where(ends, log_probs[:, EOS_ID], 0.0), finished | ends
 
