@@ -253,3 +253,21 @@ def test_tiny_model_overfits_32_sentences(cell_type, latent_mode):
     decoded = [row[:length].tolist() for row, length in zip(result.tokens, result.lengths)]
     assert decoded == sentences
     assert result.finished.all()
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_decoder_step_with_step_weights_matches_the_keras_cell(num_layers):
+    model = tiny_model(num_layers=num_layers)
+    latent = tf.random.stateless_normal((3, model.model_config.latent_dim), seed=[0, 1])
+    states = model.decoder_initial_state(latent)
+    tokens = tf.constant([4, 7, 9])
+    weights = model.decoder_step_weights()
+    assert weights is not None and len(weights) == num_layers
+    for _ in range(3):  # a few steps, so that the states carry over
+        expected, expected_states = model.decoder_step(tokens, states, latent)
+        logits, states = model.decoder_step(tokens, states, latent, weights=weights)
+        np.testing.assert_allclose(logits.numpy(), expected.numpy(), atol=1e-5)
+        for got, want in zip(tf.nest.flatten(states), tf.nest.flatten(expected_states)):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-6)
+        tokens = tf.argmax(logits, -1, output_type=tf.int32)
+    assert tiny_model(cell_type="gru").decoder_step_weights() is None

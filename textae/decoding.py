@@ -214,9 +214,10 @@ def _step_loop(model, latent, max_length, choose):
     """
     batch = tf.shape(latent)[0]
     banned = _banned_logits(model.model_config.vocab_size)
+    weights = model.decoder_step_weights()
 
     def next_token(previous, states, latent, step):
-        logits, states = model.decoder_step(previous, states, latent)
+        logits, states = model.decoder_step(previous, states, latent, weights=weights)
         logits = tf.cast(logits, tf.float32) + banned  # (A, V)
         most_likely = tf.argmax(logits, -1, output_type=tf.int32)
         chosen = choose(logits, most_likely, step)
@@ -285,9 +286,10 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
     pad_only = tf.where(tf.equal(tf.range(vocab), PAD_ID), 0.0, -np.inf)[None, :]  # (1, V)
     row_start = tf.repeat(tf.range(batch) * width, width)  # (B*W,) flat index of each row's beam 0
     banned = _banned_logits(vocab)
+    weights = model.decoder_step_weights()
 
     def body(step, previous, states, tokens, probabilities, lengths, scores, finished):
-        logits, states = model.decoder_step(previous, states, latent)
+        logits, states = model.decoder_step(previous, states, latent, weights=weights)
         log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32) + banned)  # (B*W, V)
         candidates = scores[:, None] + tf.where(finished[:, None], pad_only, log_probs)
         best_scores, best = tf.math.top_k(tf.reshape(candidates, [batch, width * vocab]), k=width)  # (B, W)
@@ -320,7 +322,7 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
 
     def check_end():
         """Beams at max_length are finished only if their most likely next token is </s>."""
-        logits, _ = model.decoder_step(previous, states, latent)
+        logits, _ = model.decoder_step(previous, states, latent, weights=weights)
         log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32) + banned)
         ends = ~finished & tf.equal(tf.argmax(log_probs, -1, tf.int32), EOS_ID)
         return scores + tf.where(ends, log_probs[:, EOS_ID], 0.0), finished | ends

@@ -153,7 +153,16 @@ class TextAutoencoder(keras.Model):
             return tf.matmul(hidden, embeddings, transpose_b=True) + tf.cast(self.output_bias, tf.float32)
         return self.output_layer(hidden)
 
-    def decoder_step(self, tokens, states, latent, training=False):
+    def decoder_step_weights(self):
+        """Per decoder layer, its LSTM weights arranged for `decoder_step`; None for other cells.
+
+        Call it once outside a decoding loop and pass the result to every `decoder_step`.
+        """
+        if self.model_config.cell_type != "lstm":
+            return None
+        return [recurrent.lstm_step_weights(layer.cell) for layer in self.decoder_layers]
+
+    def decoder_step(self, tokens, states, latent, training=False, weights=None):
         """One decoding step for graph loops.
 
         Args:
@@ -161,6 +170,7 @@ class TextAutoencoder(keras.Model):
             states: per decoder layer, the list of its states.
             latent: `(B, Z)`.
             training: apply the same dropout as `decoder_hidden` (sequential scheduled sampling).
+            weights: `decoder_step_weights()` for the faster LSTM step at inference.
 
         Returns:
             `(logits (B, V) float32, new states)`.
@@ -168,8 +178,11 @@ class TextAutoencoder(keras.Model):
         embedded = self.embedding_dropout(self.embedding(tokens), training=training)  # (B, E)
         x = tf.concat([embedded, tf.cast(latent, embedded.dtype)], axis=-1)
         new_states = []
-        for layer, layer_states in zip(self.decoder_layers, states):
-            x, updated = layer.cell(x, list(layer_states), training=training)
+        for index, (layer, layer_states) in enumerate(zip(self.decoder_layers, states)):
+            if weights is not None and not training:
+                x, updated = recurrent.lstm_step(x, list(layer_states), weights[index])
+            else:
+                x, updated = layer.cell(x, list(layer_states), training=training)
             new_states.append(list(updated) if isinstance(updated, (list, tuple)) else [updated])
             x = self.layer_dropout(x, training=training)
         return self.project(x), new_states

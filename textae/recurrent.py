@@ -225,6 +225,26 @@ def lstm_masked(sequences, states, cell, mask, go_backwards, zero_output_for_mas
     return last_output, tf.where(shown[:, :, None], sequence, tf.zeros_like(sequence)), [h, c]
 
 
+def lstm_step_weights(cell):
+    """An LSTM cell's weights per gate for step-by-step loops, computed once outside the loop.
+
+    Returns the four gates' `(kernel; recurrent_kernel)` stacked to `(D + H, H)`, and their biases.
+    """
+    stacked = tf.concat([cell.kernel, cell.recurrent_kernel], axis=0)  # (D + H, 4H)
+    return tf.split(stacked, 4, axis=1), tf.split(cell.bias, 4)
+
+
+def lstm_step(x, states, weights):
+    """One LSTM step from `lstm_step_weights`: one product per gate and no last-axis split."""
+    h, c = states
+    kernels, biases = weights
+    inputs = tf.concat([x, h], axis=-1)
+    i, f, g, o = (tf.nn.bias_add(tf.matmul(inputs, kernel), bias) for kernel, bias in zip(kernels, biases))
+    c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+    h = tf.sigmoid(o) * tf.tanh(c)
+    return h, [h, c]
+
+
 def _gru_step(cell):
     recurrent_bias = cell.bias[1]
 
