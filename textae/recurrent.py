@@ -230,8 +230,9 @@ def lstm_step_weights(cell):
 
     Returns the four gates' `(kernel; recurrent_kernel)` stacked to `(D + H, H)`, and their biases.
     """
-    stacked = tf.concat([cell.kernel, cell.recurrent_kernel], axis=0)  # (D + H, 4H)
-    return tf.split(stacked, 4, axis=1), tf.split(cell.bias, 4)
+    dtype = cell.compute_dtype  # float16 under mixed precision, where the variables stay float32
+    stacked = tf.cast(tf.concat([cell.kernel, cell.recurrent_kernel], axis=0), dtype)  # (D + H, 4H)
+    return tf.split(stacked, 4, axis=1), tf.split(tf.cast(cell.bias, dtype), 4)
 
 
 def lstm_step(x, states, weights):
