@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from textae import latent as latent_space
-from textae import metrics
+from textae import losses, metrics
 from textae.bundle import Bundle, default_model_dir, load_bundle
 from textae.decoding import DecodingSettings, decode
 from textae.pipeline import pad_batch
@@ -88,11 +88,14 @@ class TextAE:
         @tf.function(input_signature=[tokens, tokens, tokens], reduce_retracing=True)
         def encode_and_score_function(encoder_tokens, decoder_tokens, targets):
             mean, _ = model.encode(encoder_tokens, training=False)
-            logits = model.project(model.decoder_hidden(mean, decoder_tokens, training=False))  # (B, T+1, V)
-            cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-            mask = tf.cast(tf.not_equal(targets, PAD_ID), tf.float32)
-            per_token = tf.reduce_sum(cross_entropy * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
-            return mean, per_token
+            hidden = model.decoder_hidden(mean, decoder_tokens, training=False)  # (B, T+1, H)
+            positions = tf.where(tf.not_equal(targets, PAD_ID))  # real tokens only, as in training
+            logits = model.project(tf.gather_nd(hidden, positions))  # (N, V)
+            cross_entropy = losses.sparse_cross_entropy(tf.gather_nd(targets, positions), logits)
+            rows, batch = positions[:, 0], tf.shape(targets)[0]
+            total = tf.math.unsorted_segment_sum(cross_entropy, rows, batch)
+            counts = tf.math.unsorted_segment_sum(tf.ones_like(cross_entropy), rows, batch)
+            return mean, total / tf.maximum(counts, 1.0)
 
         self._encode_function = encode_function
         self._encode_and_score_function = encode_and_score_function

@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from textae import losses
 from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 METHODS = ("greedy", "beam", "sample")
@@ -175,6 +176,12 @@ def _banned_logits(vocab_size: int):
 
 def filter_logits(logits, top_k, top_p):
     """Top-k then nucleus (top-p) filtering of `(N, V)` logits; removed tokens get -inf."""
+    top_k, top_p = tf.convert_to_tensor(top_k, tf.int32), tf.convert_to_tensor(top_p, logits.dtype)
+    # Sorting the vocabulary at every step is the cost; skip it when neither filter is on.
+    return tf.cond((top_k > 0) | (top_p < 1.0), lambda: _filter(logits, top_k, top_p), lambda: logits)
+
+
+def _filter(logits, top_k, top_p):
     vocab = tf.shape(logits)[-1]
     negative_infinity = tf.constant(-np.inf, logits.dtype)
     sorted_logits = tf.sort(logits, axis=-1, direction="DESCENDING")  # (N, V)
@@ -188,11 +195,6 @@ def filter_logits(logits, top_k, top_p):
     threshold = tf.reduce_min(kept, axis=-1, keepdims=True)  # (N, 1), smallest kept logit
     nucleus = tf.where(logits < threshold, negative_infinity, logits)
     return tf.where(top_p < 1.0, nucleus, logits)
-
-
-def _running(max_length):
-    """While-loop condition: steps remain and some row (the last loop variable) is unfinished."""
-    return lambda step, *rest: (step < max_length) & ~tf.reduce_all(rest[-1])
 
 
 def _write(buffer, step, values):
@@ -222,10 +224,7 @@ def _step_loop(model, latent, max_length, choose):
         most_likely = tf.argmax(logits, -1, output_type=tf.int32)
         chosen = choose(logits, most_likely, step)
         # log p = logit - log-sum-exp, the log-sum-exp read off the most likely token (no underflow).
-        probabilities = tf.nn.softmax(logits)
-        log_sum_exp = tf.gather(logits, most_likely, batch_dims=1) - tf.math.log(
-            tf.gather(probabilities, most_likely, batch_dims=1)
-        )
+        log_sum_exp = losses.log_sum_exp(logits, tf.nn.softmax(logits), most_likely)
         return chosen, tf.gather(logits, chosen, batch_dims=1) - log_sum_exp, states
 
     def body(step, rows, previous, states, latent, records):
@@ -298,7 +297,7 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
         chosen = best % vocab
         parent_finished = tf.gather(finished, parent)
         emits = ~parent_finished & tf.not_equal(chosen, EOS_ID)
-        chosen_prob = tf.exp(tf.gather(tf.gather(log_probs, parent), chosen, batch_dims=1))
+        chosen_prob = tf.exp(tf.gather_nd(log_probs, tf.stack([parent, chosen], axis=1)))
         tokens = _write(tf.gather(tokens, parent), step, tf.where(emits, chosen, PAD_ID))
         probabilities = _write(tf.gather(probabilities, parent), step, tf.where(emits, chosen_prob, 0.0))
         lengths = tf.gather(lengths, parent) + tf.cast(emits, tf.int32)
@@ -317,7 +316,10 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
         tf.zeros([beams], tf.bool),
     )
     _, previous, states, tokens, probabilities, lengths, scores, finished = tf.while_loop(
-        _running(max_length), body, loop_vars, maximum_iterations=max_length
+        lambda step, *rest: (step < max_length) & ~tf.reduce_all(rest[-1]),  # some beam is unfinished
+        body,
+        loop_vars,
+        maximum_iterations=max_length,
     )
 
     def check_end():

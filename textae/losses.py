@@ -15,20 +15,26 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def sparse_cross_entropy(labels, logits):
+def log_sum_exp(logits, probabilities, most_likely):
+    """`(N,)` log-sum-exp of `(N, V)` logits given their softmax and arg-max: logit[top] - log p[top]."""
+    top_logit = tf.gather(logits, most_likely, batch_dims=1)
+    return top_logit - tf.math.log(tf.gather(probabilities, most_likely, batch_dims=1))
+
+
+def sparse_cross_entropy(labels, logits, most_likely=None):
     """Per-row `-log softmax(logits)[label]` for `(N,)` labels and `(N, V)` float logits.
 
     Matches `tf.nn.sparse_softmax_cross_entropy_with_logits` in value and
-    gradient (to float rounding); labels must lie in `[0, V)`.
+    gradient (to float rounding); labels must lie in `[0, V)`. Pass
+    `most_likely`, the rows' arg-max, when the caller has it already.
     """
     labels = tf.convert_to_tensor(labels, tf.int32)
 
     @tf.custom_gradient
     def cross_entropy(logits):
         probabilities = tf.nn.softmax(logits)
-        top = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        log_sum_exp = tf.gather(logits, top, batch_dims=1) - tf.math.log(tf.gather(probabilities, top, batch_dims=1))
-        loss = log_sum_exp - tf.gather(logits, labels, batch_dims=1)
+        top = tf.argmax(logits, axis=-1, output_type=tf.int32) if most_likely is None else most_likely
+        loss = log_sum_exp(logits, probabilities, top) - tf.gather(logits, labels, batch_dims=1)
 
         def gradient(upstream):
             rows = tf.range(tf.shape(labels)[0])

@@ -12,12 +12,9 @@ all int32 and right-padded with `PAD_ID`:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
-import datasets
 import numpy as np
-import pyarrow.compute
 import tensorflow as tf
 
 from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
@@ -43,7 +40,8 @@ def tokenize_texts(
 
     Returns:
         `(token_ids, report)`: one int32 array per kept sentence, and a dict with
-        `total`, `kept`, `too_short`, `too_long` and `tokens` (kept tokens).
+        `total`, `kept`, `too_short`, `too_long`, `tokens` (kept tokens) and `kept_indices`
+        (which of `texts` were kept, in order).
     """
     if min_tokens < 1 or max_tokens < min_tokens:
         raise ValueError(f"Need 1 <= min_tokens <= max_tokens, got min_tokens={min_tokens}, max_tokens={max_tokens}.")
@@ -54,16 +52,18 @@ def tokenize_texts(
     def encode_batch(batch):
         return {"ids": tokenizer.encode(batch["text"])}
 
-    # An explicit fingerprint avoids hashing the SentencePiece object (which datasets cannot do).
-    digest = hashlib.sha256(tokenizer.to_bytes())
-    digest.update("\n".join(texts).encode("utf-8", "surrogatepass"))
+    import datasets  # here, not at the top: inference (the CLI, the app) never pays for importing it
+    import pyarrow.compute
+
+    # The dataset lives in memory (no cache files), so the fingerprint names nothing; an explicit one only
+    # spares datasets from hashing the SentencePiece object, which it cannot do.
     table = datasets.Dataset.from_dict({"text": texts}).map(
         encode_batch,
         batched=True,
         batch_size=10_000,
         remove_columns=["text"],
         features=datasets.Features({"ids": datasets.Sequence(datasets.Value("int32"))}),
-        new_fingerprint=digest.hexdigest()[:32],
+        new_fingerprint=datasets.fingerprint.generate_random_fingerprint(),
         desc="Tokenizing",
     )
     column = table.data.column("ids").combine_chunks()
@@ -78,6 +78,7 @@ def tokenize_texts(
         "too_short": int((lengths < min_tokens).sum()),
         "too_long": int((lengths > max_tokens).sum()),
         "tokens": int(lengths[keep].sum()),
+        "kept_indices": np.flatnonzero(keep),
     }
     return token_ids, report
 

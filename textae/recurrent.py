@@ -247,12 +247,12 @@ def lstm_step(x, states, weights):
 
 
 def _gru_step(cell):
-    recurrent_bias = cell.bias[1]
+    recurrent_kernel, recurrent_bias = tf.convert_to_tensor(cell.recurrent_kernel), cell.bias[1]  # read once
 
     def step(x_projected, states):
         (h,) = states
         x_z, x_r, x_h = tf.split(x_projected, 3, axis=-1)
-        recurrent = tf.matmul(h, cell.recurrent_kernel) + recurrent_bias  # (B, 3H)
+        recurrent = tf.matmul(h, recurrent_kernel) + recurrent_bias  # (B, 3H)
         r_z, r_r, r_h = tf.split(recurrent, 3, axis=-1)
         z = tf.sigmoid(x_z + r_z)
         r = tf.sigmoid(x_r + r_r)
@@ -264,19 +264,21 @@ def _gru_step(cell):
 
 
 def _rnn_step(cell):
+    recurrent_kernel = tf.convert_to_tensor(cell.recurrent_kernel)  # read once, not at every step
+
     def step(x_projected, states):
         (h,) = states
-        h = tf.tanh(x_projected + tf.matmul(h, cell.recurrent_kernel))
+        h = tf.tanh(x_projected + tf.matmul(h, recurrent_kernel))
         return h, [h]
 
     return step
 
 
 class _FusedMixin:
-    """Replaces `inner_loop` on CPU; defers to the stock layer on GPU."""
+    """Replaces `inner_loop` on CPU; defers to the stock layer on GPU.
 
-    def _step(self):
-        raise NotImplementedError
+    Subclasses give `_input_bias()` and `_step()` for `fused_loop`, or override `_run`.
+    """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if gpu_available():

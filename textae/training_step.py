@@ -75,8 +75,7 @@ def sequential_logits(model, latent, gold, epsilon, training):
     collected = tf.TensorArray(tf.float32, size=steps)
 
     def body(t, previous, states, collected):
-        fed = tf.where(t == 0, gold[:, 0], previous)
-        logits, states = model.decoder_step(fed, states, latent, training=training)
+        logits, states = model.decoder_step(previous, states, latent, training=training)
         drawn = draw_tokens(tf.stop_gradient(logits), model.model_config.sampling_greedy)
         gold_next = gold[:, tf.minimum(t + 1, steps - 1)]
         keep_gold = tf.random.uniform([batch]) < epsilon
@@ -126,10 +125,11 @@ def loss_terms(model, data, training: bool):
             )
         hidden = model.decoder_hidden(latent, decoder_inputs, mask=mask, training=training)
         logits = model.project(tf.gather_nd(hidden, positions))  # (N, V), real tokens only
-    cross_entropy = losses.sparse_cross_entropy(labels, logits)
+    predicted = tf.argmax(logits, -1, output_type=tf.int32)
+    cross_entropy = losses.sparse_cross_entropy(labels, logits, most_likely=predicted)
     cross_entropy_sum = tf.reduce_sum(cross_entropy)
     tokens = tf.cast(tf.shape(labels)[0], tf.float32)
-    correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.float32))
+    correct = tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))
 
     kl_sum = tf.constant(0.0)
     kl_weight = tf.constant(0.0)

@@ -28,10 +28,6 @@ class PreparedData:
     validation_texts: list[str]
     report: list[str]
 
-    @property
-    def num_train_tokens(self) -> int:
-        return int(sum(len(ids) + 1 for ids in self.train_ids))  # + </s>
-
 
 def _is_validation(sentence: str) -> bool:
     return int(hashlib.sha256(sentence.encode("utf-8")).hexdigest(), 16) % 100 < 3
@@ -84,8 +80,8 @@ def prepare(config: Config, tokenizer: Tokenizer | None = None) -> PreparedData:
     config.model.vocab_size = tokenizer.vocab_size
     limits = dict(min_tokens=config.data.min_tokens, max_tokens=config.data.max_tokens)
     train_ids, train_report = pipeline.tokenize_texts(tokenizer, texts, **limits)
-    validation_ids, _ = pipeline.tokenize_texts(tokenizer, validation, **limits)
-    kept_validation = _kept(tokenizer, validation, config)
+    validation_ids, validation_report = pipeline.tokenize_texts(tokenizer, validation, **limits)
+    kept_validation = [validation[index] for index in validation_report["kept_indices"]]
     report.append(
         f"tokens: {train_report['kept']:,} training sentences kept "
         f"({train_report['too_long']:,} over {config.data.max_tokens} tokens, "
@@ -97,20 +93,14 @@ def prepare(config: Config, tokenizer: Tokenizer | None = None) -> PreparedData:
     return PreparedData(tokenizer, train_ids, validation_ids, kept_validation, report)
 
 
-def _kept(tokenizer: Tokenizer, texts: list[str], config: Config) -> list[str]:
-    """The texts that tokenize_texts keeps, in the same order."""
-    lengths = [len(ids) for ids in tokenizer.encode(texts)]
-    return [t for t, n in zip(texts, lengths) if config.data.min_tokens <= n <= config.data.max_tokens]
-
-
-def make_datasets(prepared: PreparedData, config: Config, seed_offset: int = 0):
+def make_datasets(prepared: PreparedData, config: Config):
     """Training (shuffled, noised) and validation (fixed order) datasets."""
     settings = config.data
     train = pipeline.make_dataset(
         prepared.train_ids,
         config.train.batch_size,
         shuffle=True,
-        seed=config.train.seed + seed_offset,
+        seed=config.train.seed,
         word_dropout_rate=settings.word_dropout_rate,
         word_blank_rate=settings.word_blank_rate,
         shuffle_distance=settings.shuffle_distance,
