@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from textae.config import Config
+from textae.files import write_atomic
 from textae.model_card import render_model_card
 from textae.tokenizer import Tokenizer
 
@@ -68,7 +69,7 @@ def _version() -> str:
     return __version__
 
 
-def _json_default(value):
+def json_default(value):
     """Let numpy scalars and arrays into json.dumps."""
     if isinstance(value, np.generic):
         return value.item()
@@ -104,14 +105,7 @@ def load_latents(path) -> tuple[list[str], np.ndarray] | None:
 
 def save_latents(path, sentences, vectors) -> Path:
     """Write (or replace) `latents.npz` inside an existing model folder, atomically."""
-    file = Path(path) / LATENTS_FILE
-    temporary = file.with_name(f".{LATENTS_FILE}.tmp-{secrets.token_hex(4)}")
-    try:
-        _write(temporary, latents_to_bytes(sentences, vectors))
-        os.replace(temporary, file)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return file
+    return write_atomic(Path(path) / LATENTS_FILE, latents_to_bytes(sentences, vectors))
 
 
 def _write(file: Path, data: bytes) -> None:
@@ -172,8 +166,8 @@ def save_bundle(path, model, tokenizer, config, metrics=None, card=None, extra_f
         }
         files = {
             TOKENIZER_FILE: tokenizer.to_bytes(),
-            CONFIG_FILE: json.dumps(header, indent=2, sort_keys=True, default=_json_default).encode(),
-            METRICS_FILE: json.dumps(metrics, indent=2, sort_keys=True, default=_json_default).encode(),
+            CONFIG_FILE: json.dumps(header, indent=2, sort_keys=True, default=json_default).encode(),
+            METRICS_FILE: json.dumps(metrics, indent=2, sort_keys=True, default=json_default).encode(),
             CARD_FILE: (card if card is not None else render_model_card(config, metrics)).encode(),
             **extra_files,
         }

@@ -202,6 +202,16 @@ class TextAutoencoder(keras.Model):
         self.call({"encoder_tokens": tokens, "decoder_tokens": tf.concat([[[BOS_ID]], tokens], axis=1)})
         self.built = True
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3.15's fit/evaluate under a strategy with several replicas first average the first batch
+        # over them to build the model symbolically, which fails when that batch does not split evenly (a
+        # bucketed batch of one sentence: "AddN ... [1,17] != [0,17]"). `build()` creates every weight
+        # eagerly, so a built model skips that step. With one replica Keras's pass is kept: it opens an
+        # iterator on the data, and skipping it would change the order of shuffled batches.
+        if self.built and self.distribute_strategy.num_replicas_in_sync > 1:
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def get_build_config(self):
         return {"built": True}
 

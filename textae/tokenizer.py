@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import sentencepiece
 
 from textae.config import TokenizerConfig
+from textae.files import write_atomic
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 SPECIAL_PIECES = ("<pad>", "<unk>", "<s>", "</s>")
@@ -203,17 +203,7 @@ class Tokenizer:
         """
         path = Path(path).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
-        file_descriptor, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(file_descriptor, "wb") as file:
-                file.write(self._model_proto)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary_name, path)
-        except BaseException:
-            if os.path.exists(temporary_name):
-                os.remove(temporary_name)
-            raise
+        write_atomic(path, self._model_proto)
 
     @property
     def vocab_size(self) -> int:
@@ -292,7 +282,7 @@ class Tokenizer:
 
     def pieces(self, ids: Sequence[int]) -> list[str]:
         """Return the piece string of each id, for display."""
-        return [self._processor.id_to_piece(int(token_id)) for token_id in np.asarray(ids).reshape(-1).tolist()]
+        return [self.id_to_piece(token_id) for token_id in np.asarray(ids).reshape(-1).tolist()]
 
     def id_to_piece(self, token_id: int) -> str:
         """Return the piece string of one id."""

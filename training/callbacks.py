@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from textae import decoding, pipeline
+from textae.files import write_atomic
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -59,7 +60,7 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         self.model.save_weights(os.path.join(staging, "model.weights.h5"))
         folder = os.path.join(self.backup_dir, name)
         os.replace(staging, folder)
-        _write_json_atomic(self._pointer, {"folder": name, "epoch": self._current_epoch})
+        write_atomic(self._pointer, json.dumps({"folder": name, "epoch": self._current_epoch}).encode("utf-8"))
         if previous:
             shutil.rmtree(os.path.join(self.backup_dir, previous["folder"]), ignore_errors=True)
 
@@ -86,15 +87,6 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             super().on_train_end(logs)
 
 
-def _write_json_atomic(path, value) -> None:
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(value, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 class BundleWriter(keras.callbacks.Callback):
     """Write the model bundle (atomically) after every good epoch.
 
@@ -107,13 +99,11 @@ class BundleWriter(keras.callbacks.Callback):
         super().__init__()
         self.save = save
         self.guard = guard
-        self.best_logs = None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
         if self.guard.failed_at is not None or not all(math.isfinite(float(v)) for v in logs.values()):
             return
-        self.best_logs = logs
         self.save(logs, epoch + 1)
 
 

@@ -17,11 +17,11 @@ import argparse
 import gzip
 import hashlib
 import io
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
+
+from textae.files import write_atomic
 
 DATA_FILES = ("data.noun", "data.verb", "data.adj", "data.adv")
 SPLITS = ("train", "validation", "test")
@@ -187,19 +187,6 @@ def read_licence(data_path) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside path, then rename it over path, so readers never see half a file."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes files private; these are for everyone to read
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def gzip_bytes(lines: list[str]) -> bytes:
     """One line per sentence, UTF-8, gzip level 9 with mtime 0 and no file name: reproducible bytes."""
     buffer = io.BytesIO()
@@ -223,7 +210,7 @@ def write_corpus(sentences: list[str], output_dir) -> dict[str, dict]:
     for split, lines in by_split.items():
         data = gzip_bytes(lines)
         path = output_dir / f"{split}.txt.gz"
-        _write_atomic(path, data)
+        write_atomic(path, data)
         sha256 = hashlib.sha256(data).hexdigest()
         written[split] = {"path": path, "sentences": len(lines), "bytes": len(data), "sha256": sha256}
     return written
@@ -281,8 +268,8 @@ def main(argv=None) -> int:
     sentences = sorted(set().union(*by_source.values()))
     written = write_corpus(sentences, args.output)
     output = Path(args.output)
-    _write_atomic(output / "LICENSE", licence.encode("utf-8"))
-    _write_atomic(output / "README.md", render_readme(by_source, written, args.max_words).encode("utf-8"))
+    write_atomic(output / "LICENSE", licence.encode("utf-8"))
+    write_atomic(output / "README.md", render_readme(by_source, written, args.max_words).encode("utf-8"))
 
     for source, source_sentences in by_source.items():
         print(f"{source:>12}: {len(source_sentences):,} sentences")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from textae.files import write_atomic
 from training import distribute
 
 
@@ -130,8 +131,7 @@ def _checkpoint(model, backup: Path, epoch: int) -> None:
     model.save_weights(temporary)
     os.replace(temporary, weights)
     pointer = backup / "latest.json"
-    (backup / "latest.json.tmp").write_text(json.dumps({"epoch": epoch, "file": weights.name}), encoding="utf-8")
-    os.replace(backup / "latest.json.tmp", pointer)
+    write_atomic(pointer, json.dumps({"epoch": epoch, "file": weights.name}).encode("utf-8"))
     for old in backup.glob("epoch-*.weights.h5"):
         if old != weights:
             old.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from textae import bundle
 from textae.config import Config
+from textae.files import write_atomic
 from textae.model import TextAutoencoder
 from textae.tokenizer import Tokenizer
 from training import callbacks as run_callbacks
@@ -56,12 +57,6 @@ def build_model(config: Config, strategy) -> TextAutoencoder:
         model.build()
         model.compile(optimizer=make_optimizer(config), jit_compile=False)
         model.optimizer.build(model.trainable_variables)
-    if strategy.num_replicas_in_sync > 1:
-        # Keras 3.15's fit/evaluate under a strategy first average the first batch over the replicas
-        # (`_maybe_symbolic_build`), which fails when that batch does not split evenly (a bucketed batch
-        # of 1 sentence: "AddN ... [1,17] != [0,17]"). Everything is built above, so skip that step, as
-        # Keras does for the default strategy.
-        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
     return model
 
 
@@ -71,11 +66,6 @@ def inference_copy(model: TextAutoencoder) -> TextAutoencoder:
     copy.build()
     copy.set_weights(model.get_weights())
     return copy
-
-
-def _load_or_train_tokenizer(run_dir: Path, config: Config) -> tuple[Tokenizer | None, Path]:
-    path = run_dir / "tokenizer.model"
-    return (Tokenizer.load(path) if path.exists() else None), path
 
 
 def train(
@@ -107,13 +97,14 @@ def train(
     chief = distribute.is_chief(strategy)
     keras.utils.set_random_seed(config.train.seed)
 
-    tokenizer, tokenizer_path = _load_or_train_tokenizer(run_dir, config)
+    tokenizer_path = run_dir / "tokenizer.model"
+    tokenizer = Tokenizer.load(tokenizer_path) if tokenizer_path.exists() else None  # a resumed run keeps its own
     prepared = inputs.prepare(config, tokenizer)
     run_dir.mkdir(parents=True, exist_ok=True)
     if chief:
         if tokenizer is None:
             prepared.tokenizer.save(tokenizer_path)
-        (run_dir / "config.json").write_text(config.to_json() + "\n", encoding="utf-8")
+        write_atomic(run_dir / "config.json", (config.to_json() + "\n").encode("utf-8"))
     train_ds, validation_ds = inputs.make_datasets(prepared, config)
     for line in prepared.report + [run_callbacks.padding_report(train_ds)]:
         print(line, flush=True)
@@ -195,6 +186,4 @@ def _record_wall_time(model_path: Path, seconds: float) -> None:
     except (OSError, json.JSONDecodeError):
         return
     metrics["wall_seconds"] = round(seconds, 1)
-    temporary = metrics_path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, metrics_path)
+    write_atomic(metrics_path, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode("utf-8"))
