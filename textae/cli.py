@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from textae.bundle import BundleError, default_model_dir
+from textae.bundle import BundleError, default_model_dir, json_default
 
 USER_ERROR, UNEXPECTED_ERROR = 2, 1
 
@@ -140,27 +140,21 @@ def _load(args):
     """Load the model (and TensorFlow) quietly."""
     from textae.bundle import load_bundle
 
-    path = args.model or default_model_dir()
-    if not Path(path).is_dir():
-        load_bundle(path)  # raises its BundleError before the slow TensorFlow import
     with _quiet_stderr():
-        from textae import autoencoder
+        # load_bundle checks the folder, its files, config and tokenizer before it imports Keras, so a bad
+        # --model fails fast; the stderr it quietens is restored before main() prints the error.
+        loaded = load_bundle(args.model or default_model_dir())
+        from textae.autoencoder import TextAE
 
-        return autoencoder.TextAE(load_bundle(path))
-
-
-def _json_default(value):
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+        return TextAE(loaded)
 
 
 def _print_json(value) -> None:
-    print(json.dumps(value, ensure_ascii=False, default=_json_default))
+    print(json.dumps(value, ensure_ascii=False, default=json_default))
 
 
 def _reconstruct(autoencoder, args, settings):
-    results = autoencoder.reconstruct(_sentences(args), settings)
+    results = autoencoder.reconstruct(args.sentences, settings)
     keys = ("input", "output", "exact_match", "bleu", "anomaly_score", "pieces", "token_probabilities")
     return [{key: getattr(r, key) for key in keys} for r in results], [r.output for r in results]
 
@@ -180,7 +174,7 @@ def _encode(autoencoder, args, settings):
 
 
 def _score(autoencoder, args, settings):
-    sentences = _sentences(args)
+    sentences = args.sentences
     scores = autoencoder.score(sentences).tolist()
     pairs = list(zip(sentences, scores))
     return [{"text": t, "anomaly_score": s} for t, s in pairs], [f"{s:.4f}\t{t}" for t, s in pairs]
@@ -208,8 +202,8 @@ COMMANDS = {
 
 def run(args) -> None:
     """Carry out one parsed command: check the input, load the model, print the result."""
-    if getattr(args, "sentences", None) == []:
-        args.sentences = _sentences(args)  # read stdin before the slow model load
+    if hasattr(args, "sentences"):
+        args.sentences = _sentences(args)  # arguments, or stdin read before the slow model load
     args.lines = None
     if args.command == "encode":
         args.lines = _read_lines(args.input)

@@ -151,14 +151,8 @@ class Config:
     def from_dict(cls, values: dict[str, Any]) -> Config:
         """Build a Config from nested dicts; unknown keys are a ValueError."""
         sections = {}
-        for field in dataclasses.fields(cls):
-            section_type = {
-                "tokenizer": TokenizerConfig,
-                "data": DataConfig,
-                "model": ModelConfig,
-                "train": TrainConfig,
-            }[field.name]
-            sections[field.name] = _build(section_type, values.get(field.name, {}), field.name)
+        for field in dataclasses.fields(cls):  # each section's default_factory is its dataclass
+            sections[field.name] = _build(field.default_factory, values.get(field.name, {}), field.name)
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"Unknown config section(s) {sorted(unknown)}; expected tokenizer, data, model, train.")

@@ -9,6 +9,7 @@ against a baseline on the same batches. `--quick` is a smaller run for CI.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -140,12 +141,12 @@ def run(quick: bool = False) -> dict:
     teacher = dict(sampling_schedule="constant", sampling_k=1.0, sampling_min=0.0)
     parallel = dict(sampling_schedule="constant", sampling_k=0.75, sampling_min=0.0, sampling_mode="parallel")
     sequential = dict(parallel, sampling_mode="sequential")
-    tf_config = ModelConfig(**{**config.model.__dict__, **teacher})
+    tf_config = dataclasses.replace(config.model, **teacher)
     seconds_tf = time_training(tf_config, batches, repeats)
     seconds_stock = time_training(tf_config, batches, repeats, stock_layers=True)
-    seconds_pss = time_training(ModelConfig(**{**config.model.__dict__, **parallel}), batches, repeats)
+    seconds_pss = time_training(dataclasses.replace(config.model, **parallel), batches, repeats)
     seq_batches = batches[: max(2, len(batches) // 4)]
-    seconds_seq = time_training(ModelConfig(**{**config.model.__dict__, **sequential}), seq_batches, 1)
+    seconds_seq = time_training(dataclasses.replace(config.model, **sequential), seq_batches, 1)
     seq_tokens = _counts(seq_batches)[1]
 
     pipeline_seconds, pipeline_tokens = time_pipeline(ids, batch_size)
