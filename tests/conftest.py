@@ -127,7 +127,7 @@ def tiny_bundle(tmp_path_factory, tiny_tokenizer, tiny_sentences_trained):
     config = Config(tokenizer=TokenizerConfig(vocab_size=100, byte_fallback=False), model=model_config)
     config.train.learning_rate = 2e-2
     model = TextAutoencoder(model_config)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=2e-2, clipnorm=1.0))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.train.learning_rate, clipnorm=1.0))
     token_ids = tiny_tokenizer.encode(tiny_sentences_trained)
     dataset = make_dataset(token_ids, batch_size=TINY_TRAINED_COUNT, repeat=True, seed=0, bucket_boundaries=None)
     history = model.fit(dataset, steps_per_epoch=300, epochs=1, verbose=0, shuffle=False)

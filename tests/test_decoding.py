@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from batches import make_batch
 
 from textae import decoding
 from textae.config import ModelConfig
@@ -14,19 +15,6 @@ from textae.model import TextAutoencoder
 from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 GREEDY = DecodingSettings(method="greedy", max_length=10)
-
-
-def _batch(sentences):
-    """Encoder tokens, decoder tokens (<s> + tokens) and targets (tokens + </s>), right-padded."""
-    steps = max(map(len, sentences))
-    encoder = np.zeros((len(sentences), steps), np.int32)
-    decoder = np.zeros((len(sentences), steps + 1), np.int32)
-    targets = np.zeros((len(sentences), steps + 1), np.int32)
-    for row, sentence in enumerate(sentences):
-        encoder[row, : len(sentence)] = sentence
-        decoder[row, : len(sentence) + 1] = [BOS_ID, *sentence]
-        targets[row, : len(sentence) + 1] = [*sentence, EOS_ID]
-    return encoder, decoder, targets
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +35,10 @@ def trained():
     model = TextAutoencoder(config)
     model.build()
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    encoder, decoder, targets = _batch(sentences)
-    dataset = tf.data.Dataset.from_tensor_slices(({"encoder_tokens": encoder, "decoder_tokens": decoder}, targets))
+    inputs, targets = make_batch(sentences)
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     model.fit(dataset.batch(8).repeat(150), shuffle=False, verbose=0)
-    latents = model.encode(encoder)[0].numpy()
+    latents = model.encode(inputs["encoder_tokens"])[0].numpy()
     return model, sentences, latents
 
 
@@ -61,8 +49,8 @@ def _rows(result):
 def _teacher_forced_log_probs(model, latent, result):
     """Per row: log p of each emitted token and of </s>, from the teacher-forced decoder."""
     sentences = _rows(result)
-    _, decoder, targets = _batch(sentences)
-    logits = model.project(model.decoder_hidden(latent, decoder))
+    inputs, targets = make_batch(sentences)
+    logits = model.project(model.decoder_hidden(latent, inputs["decoder_tokens"]))
     banned = np.isin(np.arange(logits.shape[-1]), [PAD_ID, BOS_ID])  # never emitted, as in decoding
     log_probs = tf.nn.log_softmax(tf.where(banned, -np.inf, logits)).numpy()
     return [log_probs[row, np.arange(len(s) + 1), targets[row, : len(s) + 1]] for row, s in enumerate(sentences)]

@@ -6,27 +6,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from batches import make_batch
 
 from textae import training_step
 from textae.config import ModelConfig
 from textae.model import TextAutoencoder
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from textae.tokenizer import PAD_ID
 
 # Sentences of token ids (no <s>/</s>) for a vocabulary of 30.
 SENTENCES = [[5, 6, 7, 8], [9, 10], [11, 12, 13, 14, 15, 16], [17]]
-
-
-def make_batch(sentences, length=None):
-    """`({"encoder_tokens": (B, T), "decoder_tokens": (B, T+1)}, targets (B, T+1))`, right-padded."""
-    length = length or max(len(sentence) for sentence in sentences)
-    encoder = np.full((len(sentences), length), PAD_ID, np.int32)
-    decoder = np.full((len(sentences), length + 1), PAD_ID, np.int32)
-    targets = np.full((len(sentences), length + 1), PAD_ID, np.int32)
-    for row, sentence in enumerate(sentences):
-        encoder[row, : len(sentence)] = sentence
-        decoder[row, : len(sentence) + 1] = [BOS_ID, *sentence]
-        targets[row, : len(sentence) + 1] = [*sentence, EOS_ID]
-    return {"encoder_tokens": encoder, "decoder_tokens": decoder}, targets
 
 
 def tiny_config(**overrides):

@@ -6,27 +6,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from batches import make_batch
 
 from textae import schedules, training_step
 from textae.config import ModelConfig
 from textae.model import TextAutoencoder
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from textae.tokenizer import BOS_ID, PAD_ID
 
 STEPS = [0, 1, 10, 100, 1000, 5000, 100_000]
 SENTENCES = [[5, 6, 7, 8, 9], [10, 11], [12, 13, 14, 15, 16, 17, 18], [19]]
-
-
-def make_batch(sentences, length=None):
-    """Right-padded `({"encoder_tokens", "decoder_tokens"}, targets)`: decoder `<s>`+tokens, targets tokens+`</s>`."""
-    length = length or max(len(sentence) for sentence in sentences)
-    encoder = np.zeros((len(sentences), length), np.int32)
-    decoder = np.zeros((len(sentences), length + 1), np.int32)
-    targets = np.zeros((len(sentences), length + 1), np.int32)
-    for row, sentence in enumerate(sentences):
-        encoder[row, : len(sentence)] = sentence
-        decoder[row, : len(sentence) + 1] = [BOS_ID, *sentence]
-        targets[row, : len(sentence) + 1] = [*sentence, EOS_ID]
-    return {"encoder_tokens": encoder, "decoder_tokens": decoder}, targets
 
 
 def compiled_model(**overrides):

@@ -66,8 +66,8 @@ def test_help_lists_every_option_with_its_default():
     for section in train.SECTIONS:
         for field in dataclasses.fields(getattr(defaults, section)):
             if (section, field.name) != ("model", "vocab_size"):  # --vocab-size sets both
-                expected.add("--" + field.name.replace("_", "-"))
                 flag = "--" + field.name.replace("_", "-")
+                expected.add(flag)
                 default = getattr(getattr(defaults, section), field.name)
                 assert f"(default: {default})" in blocks.get(flag, ""), f"{flag}: {blocks.get(flag)!r}"
     assert expected <= set(blocks), sorted(expected - set(blocks))

@@ -40,6 +40,16 @@ def _projection(_autoencoder, model_key: str, method: str):
     return sentences, vectors, points, None  # t-SNE cannot place new points: use the nearest neighbour's
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _place_query(_autoencoder, model_key: str, method: str, query: str, k: int):
+    """`([(index, cosine similarity)] of the query's k nearest corpus sentences, its 2-D point)`."""
+    _, vectors, points, projector = _projection(_autoencoder, model_key, method)
+    query_vector = _autoencoder.encode([query])[0]
+    indices, similarities = latent_space.nearest_neighbours(query_vector, vectors, k)
+    point = points[indices[0]] if projector is None else projector.transform(query_vector[None, :])[0]
+    return list(zip(indices.tolist(), similarities.tolist())), point
+
+
 def explore_tab(autoencoder) -> None:
     """The map form, the map and the query's nearest neighbours."""
     st.caption(
@@ -53,26 +63,16 @@ def explore_tab(autoencoder) -> None:
         k = right.slider("Neighbours", 1, 15, 5, key="explore_k")
         submitted = st.form_submit_button("Draw the map", type="primary")
     if submitted:
-        st.session_state["explore_request"] = None
-        with inputs.friendly_errors():
-            checked = inputs.sentence(query) if query.strip() else None
-            st.session_state["explore_request"] = (method, checked, k)
+        inputs.store_request("explore_request", lambda: (method, inputs.sentence(query) if query.strip() else None, k))
     request = st.session_state.get("explore_request")
     if not request:
         return
     method, query, k = request
     wait = "Encoding the corpus and fitting the map…" + (" t-SNE can take a minute." if method == "t-SNE" else "")
     with inputs.friendly_errors(), st.spinner(wait):
-        sentences, vectors, points, projector = _projection(autoencoder, str(autoencoder.path), method)
-        neighbours = query_point = None
-        if query:
-            query_vector = autoencoder.encode([query])[0]
-            indices, similarities = latent_space.nearest_neighbours(query_vector, vectors, k)
-            neighbours = list(zip(indices, similarities))
-            if projector is None:
-                query_point = points[indices[0]]
-            else:
-                query_point = projector.transform(query_vector[None, :])[0]
+        model_key = str(autoencoder.path)
+        sentences, _, points, projector = _projection(autoencoder, model_key, method)
+        neighbours, query_point = _place_query(autoencoder, model_key, method, query, k) if query else (None, None)
         st.plotly_chart(_map(sentences, points, query, query_point, neighbours), width="stretch")
         if neighbours:
             st.markdown(f"**Nearest neighbours of** “{render.escape(query)}” (cosine similarity of latent vectors)")

@@ -53,16 +53,21 @@ def sentences(text: str) -> list[str]:
     return [sentence(line) for line in lines]
 
 
+def store_request(key: str, build) -> None:
+    """Replace the request under `key` by `build()`, or by None (with a notice) when the input is bad."""
+    st.session_state[key] = None
+    with friendly_errors():
+        st.session_state[key] = build()
+
+
 @contextlib.contextmanager
 def friendly_errors():
     """Show bad input as a warning and any other failure as a one-line error, never a traceback."""
     try:
         yield
-    except InputError as error:
-        st.warning(str(error), icon=":material/edit_note:")
     except BundleError as error:
         st.error(f"The model could not be used: {error}")
-    except ValueError as error:
+    except ValueError as error:  # InputError included: bad input, said as the library words it
         st.warning(str(error), icon=":material/edit_note:")
     except Exception as error:  # noqa: BLE001 (the page must never show a traceback)
         first_line = (str(error).strip().splitlines() or [""])[0][:300]

@@ -41,7 +41,8 @@ def discover_models(environ=os.environ) -> dict[str, Path]:
     always added. Only folders with config.json and model.keras are offered.
     """
     configured = [p for p in environ.get(MODEL_DIRS_VARIABLE, "").split(os.pathsep) if p.strip()]
-    folders = [_resolve(p) for p in configured] if configured else [default_model_dir().resolve()]
+    shipped = default_model_dir().resolve()
+    folders = [_resolve(p) for p in configured] if configured else [shipped]
     runs = _resolve(environ.get(RUNS_DIR_VARIABLE, "runs"))
     if runs.is_dir():
         folders += sorted(path.resolve() for path in runs.glob("*/model"))
@@ -49,7 +50,7 @@ def discover_models(environ=os.environ) -> dict[str, Path]:
     for folder in dict.fromkeys(folders):
         if is_model_folder(folder):
             label = _label(folder)
-            models[f"{label} (shipped)" if folder == default_model_dir().resolve() else label] = folder
+            models[f"{label} (shipped)" if folder == shipped else label] = folder
     return models
 
 

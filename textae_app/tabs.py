@@ -30,18 +30,18 @@ ANOMALY_HELP = (
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _reconstruct(_autoencoder, model_key, texts, _settings, settings_key):
-    return _autoencoder.reconstruct(list(texts), _settings)
+def _reconstruct(_autoencoder, model_key, texts, settings):
+    return _autoencoder.reconstruct(list(texts), settings)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _interpolate(_autoencoder, model_key, a, b, steps, method, _settings, settings_key):
-    return _autoencoder.interpolate(a, b, steps=steps, method=method, settings=_settings)
+def _interpolate(_autoencoder, model_key, a, b, steps, method, settings):
+    return _autoencoder.interpolate(a, b, steps=steps, method=method, settings=settings)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _sample(_autoencoder, model_key, n, around, radius, seed, _settings, settings_key):
-    return _autoencoder.sample(n, around=around, radius=radius, settings=_settings, seed=seed)
+def _sample(_autoencoder, model_key, n, around, radius, seed, settings):
+    return _autoencoder.sample(n, around=around, radius=radius, settings=settings, seed=seed)
 
 
 def _use_example(text: str) -> None:
@@ -62,15 +62,13 @@ def reconstruct_tab(autoencoder, settings) -> None:
             st.button(example, key=f"example_{index}", on_click=_use_example, args=(example,), type="tertiary")
     with result_column:
         if submitted:
-            st.session_state["reconstruct_request"] = None
-            with inputs.friendly_errors():
-                st.session_state["reconstruct_request"] = tuple(inputs.sentences(text))
+            inputs.store_request("reconstruct_request", lambda: tuple(inputs.sentences(text)))
         request = st.session_state.get("reconstruct_request")
         if not request:
             st.info("Reconstructions appear here: changed words are highlighted in orange.", icon=":material/info:")
             return
         with inputs.friendly_errors(), st.spinner("Reconstructing…"):
-            results = _reconstruct(autoencoder, str(autoencoder.path), request, settings, repr(settings))
+            results = _reconstruct(autoencoder, str(autoencoder.path), request, settings)
             for result in results:
                 _show_reconstruction(result)
             st.markdown(render.legend(), unsafe_allow_html=True)
@@ -108,15 +106,15 @@ def interpolate_tab(autoencoder, settings) -> None:
         )
         submitted = st.form_submit_button("Interpolate", type="primary")
     if submitted:
-        st.session_state["interpolate_request"] = None
-        with inputs.friendly_errors():
-            request = (inputs.sentence(a, "a first sentence"), inputs.sentence(b, "a second sentence"), steps, method)
-            st.session_state["interpolate_request"] = request
+        inputs.store_request(
+            "interpolate_request",
+            lambda: (inputs.sentence(a, "a first sentence"), inputs.sentence(b, "a second sentence"), steps, method),
+        )
     request = st.session_state.get("interpolate_request")
     if not request:
         return
     with inputs.friendly_errors(), st.spinner("Interpolating…"):
-        path = _interpolate(autoencoder, str(autoencoder.path), *request, settings, repr(settings))
+        path = _interpolate(autoencoder, str(autoencoder.path), *request, settings)
         rows = []
         for step in path:
             mark = ' <span style="color:#868e96">↺ same as above</span>' if step.duplicate_of_previous else ""
@@ -167,13 +165,13 @@ def sample_tab(autoencoder, settings) -> None:
         seed = right.number_input("Seed", 0, 10_000, 0, key="sample_seed")
         submitted = st.form_submit_button("Sample", type="primary")
     if submitted:
-        st.session_state["sample_request"] = None
-        with inputs.friendly_errors():
-            centre = inputs.sentence(around) if source == sources[0] else None
-            st.session_state["sample_request"] = (count, centre, float(radius), int(seed))
+        inputs.store_request(
+            "sample_request",
+            lambda: (count, inputs.sentence(around) if source == sources[0] else None, float(radius), int(seed)),
+        )
     request = st.session_state.get("sample_request")
     if not request:
         return
     with inputs.friendly_errors(), st.spinner("Sampling…"):
-        texts = _sample(autoencoder, str(autoencoder.path), *request, settings, repr(settings))
+        texts = _sample(autoencoder, str(autoencoder.path), *request, settings)
         st.markdown("\n".join(f"{i}. {render.escape(text)}" for i, text in enumerate(texts, 1)), unsafe_allow_html=True)
