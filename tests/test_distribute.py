@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training import distribute
+from training import checkpoints, distribute
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = Path(__file__).resolve().parent / "multiworker_child.py"
@@ -193,7 +193,7 @@ def test_custom_loop_resumes_and_stops_on_nan_in_process(tmp_path, capsys):
     def save(logs, epoch):
         saved.append((epoch, dict(logs)))
 
-    loop._checkpoint(model, tmp_path / "backup", 1)  # as if killed after epoch 1
+    checkpoints.save(model, tmp_path / "backup", 1)  # as if killed after epoch 1
     history, stopped_on_nan, resumed = loop.fit_multi_worker(
         model, strategy, train_ds, validation_ds, config, tmp_path, save
     )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
 import time
 
 import keras
 import tensorflow as tf
 
 from textae import decoding, pipeline
-from textae.files import write_atomic
+from training import checkpoints
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -37,9 +35,8 @@ class NaNGuard(keras.callbacks.Callback):
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` whose saves are atomic and never hold NaN weights.
 
-    Each save goes to a fresh folder; a small pointer file, replaced atomically,
-    names the latest complete one. A kill at any moment leaves either the old
-    or the new state, never a torn one. On restore, Keras restarts the epoch in
+    Saves go through `training.checkpoints` (a kill at any moment leaves the old
+    or the new state, never a torn one). On restore, Keras restarts the epoch in
     which the last save happened (mid-epoch saves keep their weights).
     """
 
@@ -47,40 +44,14 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         super().__init__(backup_dir, **kwargs)
         self.guard = guard
         self.restored_epoch = 0
-        self._pointer = os.path.join(backup_dir, "latest.json")
 
     def _save_model(self):
-        if self.guard.failed_at is not None:
-            return
-        os.makedirs(self.backup_dir, exist_ok=True)
-        previous = self._latest()
-        name = f"state-{time.time_ns()}"
-        staging = os.path.join(self.backup_dir, f".{name}.tmp")
-        os.makedirs(staging)
-        self.model.save_weights(os.path.join(staging, "model.weights.h5"))
-        folder = os.path.join(self.backup_dir, name)
-        os.replace(staging, folder)
-        write_atomic(self._pointer, json.dumps({"folder": name, "epoch": self._current_epoch}).encode("utf-8"))
-        if previous:
-            shutil.rmtree(os.path.join(self.backup_dir, previous["folder"]), ignore_errors=True)
-
-    def _latest(self):
-        try:
-            with open(self._pointer, encoding="utf-8") as handle:
-                return json.load(handle)
-        except (OSError, json.JSONDecodeError):
-            return None
+        if self.guard.failed_at is None:
+            checkpoints.save(self.model, self.backup_dir, self._current_epoch)
 
     def _load_model(self):
-        latest = self._latest()
-        if latest is None:
-            return
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(os.path.join(self.backup_dir, latest["folder"], "model.weights.h5"))
-        self.model._initial_epoch = latest["epoch"]
-        self.restored_epoch = latest["epoch"]
-        print(f"Resuming from the checkpoint written after epoch {latest['epoch']}.", flush=True)
+        self.restored_epoch = checkpoints.restore(self.model, self.backup_dir)
+        self.model._initial_epoch = self.restored_epoch
 
     def on_train_end(self, logs=None):
         if self.guard.failed_at is None:

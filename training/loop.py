@@ -15,16 +15,13 @@ over all replicas when read outside the step.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import shutil
 from pathlib import Path
 
 import tensorflow as tf
 
-from textae.files import write_atomic
-from training import distribute
+from training import checkpoints, distribute
 
 
 def _steps(dataset_size: int, global_batch: int) -> int:
@@ -88,7 +85,7 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
         return strategy.run(model.test_step, args=(next(iterator),))
 
     backup = _backup_dir(run_dir, strategy)
-    start_epoch = _agreed_start_epoch(strategy, _restore(model, backup))
+    start_epoch = _agreed_start_epoch(strategy, checkpoints.restore(model, backup))
     history: dict[str, list[float]] = {}
     for epoch in range(start_epoch, config.train.epochs):
         for tracker in model.metrics:
@@ -118,30 +115,6 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
         )
         if chief:
             save(logs, epoch + 1)
-        _checkpoint(model, backup, epoch + 1)
+        checkpoints.save(model, backup, epoch + 1)
     shutil.rmtree(backup, ignore_errors=True)  # finished: a rerun should not resume
     return history, False, start_epoch
-
-
-def _checkpoint(model, backup: Path, epoch: int) -> None:
-    """Write weights (with optimizer state) then atomically point at them."""
-    backup.mkdir(parents=True, exist_ok=True)
-    weights = backup / f"epoch-{epoch}.weights.h5"
-    temporary = backup / f".epoch-{epoch}.tmp.weights.h5"
-    model.save_weights(temporary)
-    os.replace(temporary, weights)
-    pointer = backup / "latest.json"
-    write_atomic(pointer, json.dumps({"epoch": epoch, "file": weights.name}).encode("utf-8"))
-    for old in backup.glob("epoch-*.weights.h5"):
-        if old != weights:
-            old.unlink(missing_ok=True)
-
-
-def _restore(model, backup: Path) -> int:
-    pointer = backup / "latest.json"
-    if not pointer.exists():
-        return 0
-    latest = json.loads(pointer.read_text(encoding="utf-8"))
-    model.load_weights(backup / latest["file"])
-    print(f"Resuming from the checkpoint written after epoch {latest['epoch']}.", flush=True)
-    return int(latest["epoch"])
