@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from textae import data
 from textae.config import TokenizerConfig
-from textae.pipeline import BUCKET_BOUNDARIES, make_dataset, padding_fraction, tokenize_texts
+from textae.pipeline import BUCKET_BOUNDARIES, make_dataset, num_batches, padding_fraction, tokenize_texts
 from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 
@@ -143,3 +143,15 @@ def test_bucketing_keeps_padding_low_on_shipped_corpus():
     assert report["kept"] > 0.9 * len(sentences)
     fraction = padding_fraction(make_dataset(ids, batch_size=128, seed=0))
     assert fraction < 0.15, f"padding fraction {fraction:.3f}"
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 7])
+@pytest.mark.parametrize("bucket_boundaries", [BUCKET_BOUNDARIES, (3, 5), None])
+@pytest.mark.parametrize("drop_remainder", [False, True])
+def test_num_batches_counts_what_make_dataset_gives(
+    tiny_tokenizer, tiny_sentences, batch_size, bucket_boundaries, drop_remainder
+):
+    ids, _ = tokenize_texts(tiny_tokenizer, tiny_sentences, max_tokens=64)
+    options = dict(bucket_boundaries=bucket_boundaries, drop_remainder=drop_remainder)
+    dataset = make_dataset(ids, batch_size, word_dropout_rate=0.3, **options)
+    assert num_batches(ids, batch_size, **options) == sum(1 for _ in dataset)

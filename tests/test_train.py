@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from textae.config import Config, preset
@@ -129,6 +130,16 @@ def test_tiny_run_writes_a_bundle_and_the_effective_config(tiny_run):
     assert bundled["config"] == effective  # the bundle can be rebuilt from its own folder
     metrics = json.loads((run_dir / "model" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["epochs"] == 1 and math.isfinite(metrics["val_loss"])
+
+
+def test_tiny_run_exports_validation_latents_for_the_projector(tiny_run):
+    run_dir, result = tiny_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = run_dir / "logs" / "projector"
+    sentences = (folder / "metadata.tsv").read_text(encoding="utf-8").splitlines()
+    vectors = np.loadtxt(folder / "vectors.tsv", delimiter="\t", ndmin=2)
+    assert len(sentences) == len(vectors) > 0 and vectors.shape[1] == 6  # one latent per sentence
+    assert "validation_latents" in (folder / "projector_config.pbtxt").read_text(encoding="utf-8")
 
 
 def test_a_finished_run_is_not_trained_again(tiny_run):

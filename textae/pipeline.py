@@ -162,6 +162,27 @@ def make_dataset(
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
+def num_batches(
+    token_ids: Sequence[Sequence[int]],
+    batch_size: int,
+    bucket_boundaries: Sequence[int] | None = BUCKET_BOUNDARIES,
+    drop_remainder: bool = False,
+) -> int:
+    """How many batches one pass of `make_dataset` over `token_ids` gives, without running it.
+
+    Bucketing hides the count from tf.data; it follows from the sentence lengths (noise
+    does not change which bucket a sentence goes to): every bucket ends with one partial batch.
+    """
+    lengths = np.array([len(ids) for ids in token_ids])
+    if bucket_boundaries is None:
+        counts = np.array([len(lengths)])
+    else:
+        boundaries = _boundaries(bucket_boundaries, int(lengths.max()))
+        counts = np.bincount(np.searchsorted(boundaries, lengths, side="left"))
+    per_bucket = counts // batch_size if drop_remainder else -(-counts // batch_size)
+    return int(per_bucket.sum())
+
+
 def _boundaries(bucket_boundaries: Sequence[int], longest: int) -> list[int]:
     boundaries = sorted({int(boundary) for boundary in bucket_boundaries})
     if not boundaries or boundaries[0] < 1:

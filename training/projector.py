@@ -14,14 +14,14 @@ import numpy as np
 from textae import pipeline
 
 
-def export(model, tokenizer, sentences: list[str], folder: str, batch_size: int = 256) -> None:
-    """Encode `sentences` (the latent mean) and write the projector files."""
+def export(model, token_ids, sentences: list[str], folder: str, batch_size: int = 256) -> None:
+    """Encode `sentences`, given as their `token_ids` (the latent mean), and write the projector files."""
     if not sentences:
         return
     os.makedirs(folder, exist_ok=True)
     vectors = []
     for start in range(0, len(sentences), batch_size):
-        mean, _ = model.encode(pipeline.pad_batch(tokenizer.encode(sentences[start : start + batch_size])))
+        mean, _ = model.encode(pipeline.pad_batch(token_ids[start : start + batch_size]))
         vectors.append(np.asarray(mean))
     matrix = np.concatenate(vectors)
     np.savetxt(os.path.join(folder, "vectors.tsv"), matrix, delimiter="\t", fmt="%.5f")

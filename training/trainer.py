@@ -21,7 +21,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from textae import bundle
+from textae import bundle, pipeline
 from textae.config import Config
 from textae.files import write_atomic
 from textae.model import TextAutoencoder
@@ -126,15 +126,22 @@ def train(
             card = bundle.render_model_card(config, metrics, notes=notes, command=command)
             bundle.save_bundle(run_dir / "model", inference_copy(model), prepared.tokenizer, config, metrics, card)
 
+    batch_size = config.train.batch_size
+    sizes = tuple(pipeline.num_batches(ids, batch_size) for ids in (prepared.train_ids, prepared.validation_ids))
     if distribute.is_multi_worker(strategy):
-        history, nan, resumed = loop.fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir, save)
+        history, nan, resumed = loop.fit_multi_worker(
+            model, strategy, train_ds, validation_ds, config, run_dir, save, sizes=sizes
+        )
     else:
+        # Bucketing hides the number of batches; without it Keras warns "Your input ran out of data;
+        # interrupting training" after every validation pass.
+        validation_ds = validation_ds.apply(tf.data.experimental.assert_cardinality(sizes[1]))
         history, nan, resumed = _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, save, verbose)
 
     if chief and not nan and (run_dir / "model").exists():
-        projector.export(
-            model, prepared.tokenizer, prepared.validation_texts[:2000], os.path.join(log_dir, "projector")
-        )
+        count = 2000
+        folder = os.path.join(log_dir, "projector")
+        projector.export(model, prepared.validation_ids[:count], prepared.validation_texts[:count], folder)
     seconds = time.monotonic() - started
     model_path = run_dir / "model" if (run_dir / "model").exists() else None
     if chief and model_path is not None:
@@ -164,9 +171,6 @@ def _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, sav
         )
     if config.train.steps_per_epoch:
         train_ds = train_ds.repeat()  # epochs of a fixed number of steps run across data passes
-    # Bucketing hides the number of batches; without it Keras warns "Your input ran out of data;
-    # interrupting training" after every validation pass.
-    validation_ds = validation_ds.apply(tf.data.experimental.assert_cardinality(sum(1 for _ in validation_ds)))
     history = model.fit(
         train_ds,
         validation_data=validation_ds,
