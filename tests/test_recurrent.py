@@ -176,3 +176,13 @@ def test_input_dropout_matches_stock_layer_inside_tf_function(inputs, cell_type)
         _assert_all_close(run_stock(inputs), run_fused(inputs))
     without_dropout = fused(inputs, mask=MASK)[0]
     assert np.abs(np.asarray(run_fused(inputs)[0]) - np.asarray(without_dropout)).max() > 1e-3
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_lstm_accepts_an_empty_batch(inputs, training):
+    """Under a strategy, a replica can receive no rows of a small bucketed batch."""
+    layer = recurrent.LSTM(UNITS, return_sequences=True, return_state=True)
+    layer(inputs)
+    run = tf.function(lambda x: layer(x, mask=tf.ones(tf.shape(x)[:2], tf.bool), training=training))
+    outputs = run(tf.zeros((0, 5, 4)))
+    assert [tuple(o.shape) for o in outputs] == [(0, 5, UNITS), (0, UNITS), (0, UNITS)]

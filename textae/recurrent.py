@@ -202,9 +202,14 @@ def lstm_masked(sequences, states, cell, mask, go_backwards, zero_output_for_mas
     if go_backwards:  # Keras's processing order
         sequences, mask = tf.reverse(sequences, [1]), tf.reverse(mask, [1])
     real_first = tf.argsort(tf.cast(~mask, tf.int32), axis=1, stable=True)  # (B, T)
-    sequences = tf.gather(sequences, real_first, batch_dims=1)
+    # One gather reorders each row's steps and makes the inputs time-major: (T, B, D).
+    rows = tf.broadcast_to(tf.range(batch)[None, :], [steps, batch])
+    sequences = tf.gather_nd(sequences, tf.stack([rows, tf.transpose(real_first)], axis=-1))
+    flat = tf.reshape(sequences, [steps * batch, tf.shape(sequences)[-1]])  # explicit: a replica may get 0 rows
     gates = zip(tf.split(cell.kernel, 4, axis=1), tf.split(cell.bias, 4))  # splitting weights once is cheap
-    projected = [tf.einsum("btd,dh->tbh", sequences, kernel) + bias for kernel, bias in gates]  # (T, B, H) each
+    # Plain products on the flattened time-major inputs: einsum's transposes made them and their gradients slow.
+    units = tf.shape(cell.recurrent_kernel)[0]
+    projected = [tf.reshape(tf.matmul(flat, kernel) + bias, [steps, batch, units]) for kernel, bias in gates]
     recurrent_kernels = tf.split(cell.recurrent_kernel, 4, axis=1)
     hidden, cells = lstm_sequence(projected, h0, c0, recurrent_kernels, differentiable=training)  # (T, B, H)
     lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
