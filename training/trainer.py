@@ -25,6 +25,7 @@ from textae import bundle, pipeline
 from textae.config import Config
 from textae.files import write_atomic
 from textae.model import TextAutoencoder
+from textae.optimizers import FusedAdam
 from textae.tokenizer import Tokenizer
 from training import callbacks as run_callbacks
 from training import distribute, inputs, loop, projector
@@ -44,7 +45,7 @@ def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
     train = config.train
     clip = {"global_clipnorm": train.clipnorm} if train.clipnorm and train.clipnorm > 0 else {}
     if train.optimizer == "adam":
-        return keras.optimizers.Adam(train.learning_rate, **clip)
+        return FusedAdam(train.learning_rate, **clip)
     if train.optimizer == "sgd":
         return keras.optimizers.SGD(train.learning_rate, momentum=0.9, **clip)
     raise ValueError(f"--optimizer must be adam or sgd, got {train.optimizer!r}.")
