@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from textae.losses import sparse_cross_entropy
+from textae.losses import correct_predictions, sparse_cross_entropy
 
 
 def _both(labels, logits):
@@ -34,3 +34,24 @@ def test_confidently_wrong_logits_stay_finite_and_exact():
     np.testing.assert_allclose(ours.numpy(), [300.0, 300.0 + np.log(4.0)], rtol=1e-6)
     np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-6)
     np.testing.assert_allclose(ours_grad.numpy(), reference_grad.numpy(), atol=1e-6)
+
+
+def test_underflowing_rows_among_ordinary_ones_keep_their_places():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(6, 7)).astype(np.float32)
+    labels = np.array([0, 1, 2, 3, 4, 5], np.int32)
+    logits[1, 0] = 250.0  # row 1: label 1 underflows
+    logits[4, 4] = -250.0  # row 4: label 4 underflows
+    ours, reference, ours_grad, reference_grad = _both(labels, logits)
+    assert np.isfinite(ours.numpy()).all()
+    np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours_grad.numpy(), reference_grad.numpy(), atol=1e-6)
+
+
+def test_correct_predictions_match_the_arg_max():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(200, 11)).astype(np.float32)
+    labels = rng.integers(0, 11, size=200).astype(np.int32)
+    labels[:50] = logits[:50].argmax(axis=1)  # make sure both outcomes occur
+    expected = logits.argmax(axis=1) == labels
+    np.testing.assert_array_equal(correct_predictions(labels, tf.constant(logits)).numpy(), expected)

@@ -125,11 +125,9 @@ def loss_terms(model, data, training: bool):
             )
         hidden = model.decoder_hidden(latent, decoder_inputs, mask=mask, training=training)
         logits = model.project(tf.gather_nd(hidden, positions))  # (N, V), real tokens only
-    predicted = tf.argmax(logits, -1, output_type=tf.int32)
-    cross_entropy = losses.sparse_cross_entropy(labels, logits, most_likely=predicted)
-    cross_entropy_sum = tf.reduce_sum(cross_entropy)
+    cross_entropy_sum = tf.reduce_sum(losses.sparse_cross_entropy(labels, logits))
     tokens = tf.cast(tf.shape(labels)[0], tf.float32)
-    correct = tf.reduce_sum(tf.cast(tf.equal(predicted, labels), tf.float32))
+    correct = tf.reduce_sum(tf.cast(losses.correct_predictions(labels, tf.stop_gradient(logits)), tf.float32))
 
     kl_sum = tf.constant(0.0)
     kl_weight = tf.constant(0.0)

@@ -25,7 +25,7 @@ from textae import bundle, data, decoding, pipeline, recurrent  # noqa: E402
 from textae.config import ModelConfig, preset  # noqa: E402
 from textae.model import TextAutoencoder  # noqa: E402
 from textae.tokenizer import Tokenizer  # noqa: E402
-from training import flops, ship  # noqa: E402
+from training import flops, ship, trainer  # noqa: E402
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
@@ -55,17 +55,27 @@ def _counts(batches):
 
 
 def _build(config: ModelConfig, stock_layers: bool = False) -> TextAutoencoder:
+    """The default preset's model and optimizer, as `training.train` builds them.
+
+    `stock_layers` is the plain Keras baseline: the same model with
+    `keras.layers.LSTM/GRU/SimpleRNN` and `keras.optimizers.Adam`.
+    """
     import keras
 
     saved = dict(recurrent.RECURRENT_LAYERS)
-    if stock_layers:  # the plain Keras baseline: same model, keras.layers.LSTM/GRU/SimpleRNN
+    if stock_layers:
         recurrent.RECURRENT_LAYERS.update(lstm=keras.layers.LSTM, gru=keras.layers.GRU, rnn=keras.layers.SimpleRNN)
     try:
         model = TextAutoencoder(config)
         model.build()
     finally:
         recurrent.RECURRENT_LAYERS.update(saved)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    full = preset("default")
+    full.model = config
+    optimizer = trainer.make_optimizer(full)
+    if stock_layers:
+        optimizer = keras.optimizers.Adam.from_config(optimizer.get_config())
+    model.compile(optimizer=optimizer)
     model.optimizer.build(model.trainable_variables)
     return model
 
