@@ -243,22 +243,37 @@ def test_tiny_model_overfits_32_sentences(cell_type, latent_mode):
     assert result.finished.all()
 
 
-@pytest.mark.parametrize("num_layers, policy", [(1, "float32"), (2, "float32"), (1, "mixed_float16")])
-def test_decoder_step_with_step_weights_matches_the_keras_cell(float32_policy_after, num_layers, policy):
+@pytest.mark.parametrize(
+    "overrides, policy",
+    [
+        ({}, "float32"),
+        ({"num_layers": 2}, "float32"),
+        ({}, "mixed_float16"),
+        ({"cell_type": "gru"}, "float32"),
+        ({"tie_embeddings": True}, "float32"),
+    ],
+)
+def test_decoder_step_with_step_weights_matches_the_keras_cell(float32_policy_after, overrides, policy):
     keras.mixed_precision.set_global_policy(policy)
-    model = tiny_model(num_layers=num_layers)
+    model = tiny_model(**overrides)
     latent = tf.random.stateless_normal((3, model.model_config.latent_dim), seed=[0, 1])
     states = model.decoder_initial_state(latent)
     tokens = tf.constant([4, 7, 9])
-    weights = model.decoder_step_weights()
-    assert weights is not None and len(weights) == num_layers
+    logit_bias = np.zeros(model.model_config.vocab_size, np.float32)
+    logit_bias[[0, 2]] = -np.inf  # banned tokens, as decoding passes them
+    logit_bias[5] = 0.5
+    weights = model.decoder_step_weights(logit_bias=tf.constant(logit_bias))
+    if model.model_config.cell_type == "lstm":
+        assert len(weights["cells"]) == model.model_config.num_layers
+    else:
+        assert weights["cells"] is None  # GRU steps through the Keras cell
     for _ in range(3):  # a few steps, so that the states carry over
         expected, expected_states = model.decoder_step(tokens, states, latent)
         logits, states = model.decoder_step(tokens, states, latent, weights=weights)
         atol = 1e-5 if policy == "float32" else 1e-2
-        np.testing.assert_allclose(logits.numpy(), expected.numpy(), atol=atol)
+        assert logits.dtype == tf.float32
+        np.testing.assert_allclose(logits.numpy(), expected.numpy() + logit_bias, atol=atol)
         for got, want in zip(tf.nest.flatten(states), tf.nest.flatten(expected_states)):
             assert got.dtype == want.dtype
             np.testing.assert_allclose(np.float32(got), np.float32(want), atol=atol)
         tokens = tf.argmax(logits, -1, output_type=tf.int32)
-    assert tiny_model(cell_type="gru").decoder_step_weights() is None

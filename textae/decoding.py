@@ -169,7 +169,7 @@ def _build_decoder(model_ref, latent_dim, key):
 
 
 def _banned_logits(vocab_size: int):
-    """`(V,)` float32 to add to logits: -inf for `<pad>` and `<s>`, which are never emitted, else 0."""
+    """`(V,)` float32 logit bias: -inf for `<pad>` and `<s>`, which are never emitted, else 0."""
     banned = tf.reduce_any(tf.equal(tf.range(vocab_size)[:, None], [PAD_ID, BOS_ID]), axis=-1)
     return tf.where(banned, tf.constant(-np.inf), 0.0)
 
@@ -215,12 +215,11 @@ def _step_loop(model, latent, max_length, choose):
     into place after the loop.
     """
     batch = tf.shape(latent)[0]
-    banned = _banned_logits(model.model_config.vocab_size)
-    weights = model.decoder_step_weights()
+    weights = model.decoder_step_weights(logit_bias=_banned_logits(model.model_config.vocab_size))
 
     def next_token(previous, states, latent, step):
         logits, states = model.decoder_step(previous, states, latent, weights=weights)
-        logits = tf.cast(logits, tf.float32) + banned  # (A, V)
+        logits = tf.cast(logits, tf.float32)  # (A, V); <pad> and <s> are -inf (the weights' logit bias)
         most_likely = tf.argmax(logits, -1, output_type=tf.int32)
         chosen = choose(logits, most_likely, step)
         # log p = logit - log-sum-exp, the log-sum-exp read off the most likely token (no underflow).
@@ -284,12 +283,11 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
     # A finished beam has one continuation, <pad>, that leaves its score unchanged.
     pad_only = tf.where(tf.equal(tf.range(vocab), PAD_ID), 0.0, -np.inf)[None, :]  # (1, V)
     row_start = tf.repeat(tf.range(batch) * width, width)  # (B*W,) flat index of each row's beam 0
-    banned = _banned_logits(vocab)
-    weights = model.decoder_step_weights()
+    weights = model.decoder_step_weights(logit_bias=_banned_logits(vocab))  # <pad> and <s> get -inf
 
     def body(step, previous, states, tokens, probabilities, lengths, scores, finished):
         logits, states = model.decoder_step(previous, states, latent, weights=weights)
-        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32) + banned)  # (B*W, V)
+        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))  # (B*W, V)
         candidates = scores[:, None] + tf.where(finished[:, None], pad_only, log_probs)
         best_scores, best = tf.math.top_k(tf.reshape(candidates, [batch, width * vocab]), k=width)  # (B, W)
         best = tf.reshape(best, [beams])
@@ -325,7 +323,7 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
     def check_end():
         """Beams at max_length are finished only if their most likely next token is </s>."""
         logits, _ = model.decoder_step(previous, states, latent, weights=weights)
-        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32) + banned)
+        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))
         ends = ~finished & tf.equal(tf.argmax(log_probs, -1, tf.int32), EOS_ID)
         return scores + tf.where(ends, log_probs[:, EOS_ID], 0.0), finished | ends
 

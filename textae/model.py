@@ -153,14 +153,27 @@ class TextAutoencoder(keras.Model):
             return tf.matmul(hidden, embeddings, transpose_b=True) + tf.cast(self.output_bias, tf.float32)
         return self.output_layer(hidden)
 
-    def decoder_step_weights(self):
-        """Per decoder layer, its LSTM weights arranged for `decoder_step`; None for other cells.
+    def decoder_step_weights(self, logit_bias=None):
+        """Weights arranged once for the `decoder_step` calls of a decoding loop.
 
-        Call it once outside a decoding loop and pass the result to every `decoder_step`.
+        Args:
+            logit_bias: optional `(V,)` float32 added to every step's logits, folded into the output
+                bias so that it costs no extra pass over the vocabulary (decoding bans tokens this way).
+
+        Returns:
+            dict with "cells": per decoder layer, its LSTM weights per gate (None for GRU and simple RNN
+            cells, which step through the Keras cell); "output": the output projection as float32
+            `(kernel (H or E, V), bias (V,))`.
         """
-        if self.model_config.cell_type != "lstm":
-            return None
-        return [recurrent.lstm_step_weights(layer.cell) for layer in self.decoder_layers]
+        cells = None
+        if self.model_config.cell_type == "lstm":
+            cells = [recurrent.lstm_step_weights(layer.cell) for layer in self.decoder_layers]
+        if self.model_config.tie_embeddings:
+            kernel = tf.transpose(tf.cast(self.embedding.embeddings, tf.float32))
+            bias = tf.cast(self.output_bias, tf.float32)
+        else:
+            kernel, bias = (tf.cast(w, tf.float32) for w in (self.output_layer.kernel, self.output_layer.bias))
+        return {"cells": cells, "output": (kernel, bias if logit_bias is None else bias + logit_bias)}
 
     def decoder_step(self, tokens, states, latent, training=False, weights=None):
         """One decoding step for graph loops.
@@ -170,22 +183,28 @@ class TextAutoencoder(keras.Model):
             states: per decoder layer, the list of its states.
             latent: `(B, Z)`.
             training: apply the same dropout as `decoder_hidden` (sequential scheduled sampling).
-            weights: `decoder_step_weights()` for the faster LSTM step at inference.
+            weights: `decoder_step_weights()`, for the faster step at inference (ignored when training).
 
         Returns:
             `(logits (B, V) float32, new states)`.
         """
         embedded = self.embedding_dropout(self.embedding(tokens), training=training)  # (B, E)
         x = tf.concat([embedded, tf.cast(latent, embedded.dtype)], axis=-1)
+        weights = None if training else weights
         new_states = []
         for index, (layer, layer_states) in enumerate(zip(self.decoder_layers, states)):
-            if weights is not None and not training:
-                x, updated = recurrent.lstm_step(x, list(layer_states), weights[index])
+            if weights is not None and weights["cells"] is not None:
+                x, updated = recurrent.lstm_step(x, list(layer_states), weights["cells"][index])
             else:
                 x, updated = layer.cell(x, list(layer_states), training=training)
             new_states.append(list(updated) if isinstance(updated, (list, tuple)) else [updated])
             x = self.layer_dropout(x, training=training)
-        return self.project(x), new_states
+        if weights is None:
+            return self.project(x), new_states
+        if self.model_config.tie_embeddings:
+            x = self.output_bottleneck(x)
+        kernel, bias = weights["output"]
+        return tf.nn.bias_add(tf.matmul(tf.cast(x, tf.float32), kernel), bias), new_states
 
     # ------------------------------------------------------------------ keras
     def call(self, inputs, training=False):
