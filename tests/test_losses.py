@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from textae.losses import correct_predictions, sparse_cross_entropy
@@ -55,3 +56,18 @@ def test_correct_predictions_match_the_arg_max():
     labels[:50] = logits[:50].argmax(axis=1)  # make sure both outcomes occur
     expected = logits.argmax(axis=1) == labels
     np.testing.assert_array_equal(correct_predictions(labels, tf.constant(logits)).numpy(), expected)
+
+
+@pytest.mark.parametrize("vocab", [4000, 97, 64, 100])
+def test_argmax_matches_tensorflow_including_ties(vocab):
+    from textae.losses import argmax
+
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(33, vocab)).astype(np.float32)
+    logits[0] = 1.0  # all tied: the first index
+    logits[1, [5, vocab - 1]] = 50.0  # a tie across chunks
+    logits[2, :] = -np.inf
+    logits[2, vocab - 1] = 0.0  # banned tokens everywhere else
+    expected = tf.argmax(logits, axis=-1, output_type=tf.int32).numpy()
+    np.testing.assert_array_equal(argmax(tf.constant(logits)).numpy(), expected)
+    np.testing.assert_array_equal(argmax(tf.zeros((0, vocab))).numpy(), np.zeros(0, np.int32))

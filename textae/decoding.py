@@ -220,7 +220,7 @@ def _step_loop(model, latent, max_length, choose):
     def next_token(previous, states, latent, step):
         logits, states = model.decoder_step(previous, states, latent, weights=weights)
         logits = tf.cast(logits, tf.float32)  # (A, V); <pad> and <s> are -inf (the weights' logit bias)
-        most_likely = tf.argmax(logits, -1, output_type=tf.int32)
+        most_likely = losses.argmax(logits)
         chosen = choose(logits, most_likely, step)
         # log p = logit - log-sum-exp, the log-sum-exp read off the most likely token (no underflow).
         log_sum_exp = losses.log_sum_exp(logits, tf.nn.softmax(logits), most_likely)
@@ -324,7 +324,7 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
         """Beams at max_length are finished only if their most likely next token is </s>."""
         logits, _ = model.decoder_step(previous, states, latent, weights=weights)
         log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))
-        ends = ~finished & tf.equal(tf.argmax(log_probs, -1, tf.int32), EOS_ID)
+        ends = ~finished & tf.equal(losses.argmax(log_probs), EOS_ID)
         return scores + tf.where(ends, log_probs[:, EOS_ID], 0.0), finished | ends
 
     scores, finished = tf.cond(tf.reduce_all(finished), lambda: (scores, finished), check_end)

@@ -29,9 +29,9 @@ from textae.tokenizer import PAD_ID
 def draw_tokens(logits, greedy: bool):
     """One token per row of `(N, V)` logits: argmax, or a sample (Gumbel-max)."""
     if greedy:
-        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return losses.argmax(logits)
     uniform = tf.random.uniform(tf.shape(logits), minval=1e-9, maxval=1.0)
-    return tf.argmax(logits - tf.math.log(-tf.math.log(uniform)), axis=-1, output_type=tf.int32)
+    return losses.argmax(logits - tf.math.log(-tf.math.log(uniform)))
 
 
 def mix_tokens(gold, drawn, mask, epsilon):
