@@ -210,3 +210,49 @@ def test_invalid_inputs_raise(trained):
         decoding.decode(model, latents[:, :3])
     with pytest.raises(ValueError, match="beam_width"):
         decoding.decode(model, latents, DecodingSettings(method="beam", beam_width=29))
+
+
+class MarkovDecoder:
+    """A stand-in decoder whose next-token distribution depends on the previous token only."""
+
+    def __init__(self, transitions: dict[int, dict[int, float]], vocab_size: int = 8):
+        table = np.full((vocab_size, vocab_size), 1e-12)
+        for previous, row in transitions.items():
+            for token, probability in row.items():
+                table[previous, token] = probability
+        self.log_table = tf.constant(np.log(table / table.sum(axis=1, keepdims=True)), tf.float32)
+        self.model_config = ModelConfig(vocab_size=vocab_size, latent_dim=1)
+
+    def decoder_initial_state(self, latent):
+        return [[tf.zeros_like(latent)]]
+
+    def decoder_step_weights(self, logit_bias=None):
+        return logit_bias
+
+    def decoder_step(self, tokens, states, latent, training=False, weights=None):
+        return tf.gather(self.log_table, tokens) + weights, states
+
+
+X, P, Q, Y = 4, 5, 6, 7
+
+
+def test_beam_search_keeps_a_finished_hypothesis_that_longer_beams_outscore_for_a_while():
+    # "" (p 0.25) is the best sentence. After one step both beams extend x (x p, x q: p 0.3 each), which
+    # outscore it, so a beam set that keeps finished beams among the running ones loses it.
+    decoder = MarkovDecoder(
+        {BOS_ID: {X: 0.6, EOS_ID: 0.25, Y: 0.15}, X: {P: 0.5, Q: 0.5}, Y: {EOS_ID: 1.0},
+         P: {EOS_ID: 0.5, P: 0.5}, Q: {EOS_ID: 0.5, Q: 0.5}}  # fmt: skip
+    )
+    settings = DecodingSettings(method="beam", beam_width=2, length_penalty=0.0, max_length=6)
+    result = decoding.decode(decoder, np.zeros((3, 1), np.float32), settings)
+    assert result.lengths.tolist() == [0, 0, 0] and result.finished.all()
+    np.testing.assert_allclose(result.log_probability, np.log(0.25), atol=1e-5)
+
+
+def test_beam_search_with_no_finished_hypothesis_returns_the_best_truncated_beam():
+    decoder = MarkovDecoder({BOS_ID: {X: 0.7, P: 0.3}, X: {X: 0.9, Q: 0.1}, P: {P: 1.0}, Q: {Q: 1.0}})
+    settings = DecodingSettings(method="beam", beam_width=2, max_length=3)
+    result = decoding.decode(decoder, np.zeros((1, 1), np.float32), settings)
+    assert result.tokens.tolist() == [[X, X, X]] and not result.finished[0]
+    np.testing.assert_allclose(result.log_probability, np.log(0.7 * 0.9 * 0.9), atol=1e-5)
+    np.testing.assert_allclose(result.token_probabilities, [[0.7, 0.9, 0.9]], atol=1e-5)

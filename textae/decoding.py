@@ -272,64 +272,113 @@ def _step_loop(model, latent, max_length, choose):
 
 
 def _beam_search(model, latent, max_length, beam_width, length_penalty):
-    """Beam search over (B * W) flattened beams; returns the best beam of each row."""
-    batch, width = tf.shape(latent)[0], beam_width
+    """Beam search keeping a pool of finished hypotheses per row; returns the best hypothesis of each row.
+
+    Alive beams hold unfinished hypotheses only. At each step the 2W best continuations of a row's W
+    alive beams are ranked by log-probability: those ending in `</s>` that rank among the first W join
+    the row's pool of W finished hypotheses (kept by GNMT-normalised score), and the W best others stay
+    alive, so a finished hypothesis is never pushed out by longer, still running ones (the rule of
+    fairseq and Hugging Face). A row is done once its pool holds W hypotheses that no alive beam can
+    still beat (an exact bound, see `pool_is_final`); its pool then stays fixed while other rows run.
+    A row with an empty pool at `max_length` returns its best alive beam, finished only if `</s>` is its
+    most likely next token.
+    """
+    batch, width, vocab = tf.shape(latent)[0], beam_width, model.model_config.vocab_size
     beams = batch * width
-    vocab = model.model_config.vocab_size
     latent = tf.repeat(latent, width, axis=0)  # (B*W, Z), beam-major within a row
     states = model.decoder_initial_state(latent)
     first_beam = tf.equal(tf.range(width), 0)
     scores = tf.tile(tf.where(first_beam, 0.0, _DEAD_BEAM_SCORE), [batch])  # (B*W,)
-    # A finished beam has one continuation, <pad>, that leaves its score unchanged.
-    pad_only = tf.where(tf.equal(tf.range(vocab), PAD_ID), 0.0, -np.inf)[None, :]  # (1, V)
-    row_start = tf.repeat(tf.range(batch) * width, width)  # (B*W,) flat index of each row's beam 0
+    candidate_row = tf.repeat(tf.range(batch), 2 * width)  # (B*2W,) row of each candidate
+    rank = tf.tile(tf.range(2 * width), [batch])  # (B*2W,) its rank within the row
     weights = model.decoder_step_weights(logit_bias=_banned_logits(vocab))  # <pad> and <s> get -inf
 
-    def body(step, previous, states, tokens, probabilities, lengths, scores, finished):
+    def normalise(score, length):
+        """GNMT length normalisation (Wu et al. 2016), `length` counting </s>."""
+        return score / tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, length_penalty)
+
+    def pool_is_final(ranks, alive_scores):
+        """`(B,)`: the pool is full and no alive beam can still beat its worst hypothesis.
+
+        Log-probabilities only fall as a beam grows and the normaliser grows with length, so an alive
+        beam's best possible normalised score is its score now over the normaliser at `max_length` + 1.
+        """
+        best_alive = tf.reduce_max(tf.reshape(alive_scores, [batch, width]), axis=1)
+        return tf.reduce_all(ranks > -np.inf, axis=1) & (ranks[:, -1] >= normalise(best_alive, max_length + 1))
+
+    def add_to_pool(pool, done, candidates, ranks):
+        """The W best of the pool and the candidates `(B, C, ...)` by `ranks (B, C)` (-inf: not finished)."""
+        merged = [tf.concat([old, new], axis=1) for old, new in zip(pool, candidates + [ranks])]
+        best, pick = tf.math.top_k(merged[-1], k=width)  # (B, W)
+        updated = [tf.gather(value, pick, batch_dims=1) for value in merged[:-1]] + [best]
+        keep = lambda old, new: tf.where(tf.reshape(done, [-1] + [1] * (len(old.shape) - 1)), old, new)  # noqa: E731
+        return [keep(old, new) for old, new in zip(pool, updated)]
+
+    def body(step, previous, states, alive, pool):
+        tokens, probabilities, lengths, scores = alive
         logits, states = model.decoder_step(previous, states, latent, weights=weights)
         log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))  # (B*W, V)
-        candidates = scores[:, None] + tf.where(finished[:, None], pad_only, log_probs)
-        best_scores, best = tf.math.top_k(tf.reshape(candidates, [batch, width * vocab]), k=width)  # (B, W)
-        best = tf.reshape(best, [beams])
-        parent = row_start + best // vocab  # (B*W,) flat index of the beam each candidate extends
-        chosen = best % vocab
-        parent_finished = tf.gather(finished, parent)
-        emits = ~parent_finished & tf.not_equal(chosen, EOS_ID)
+        candidates = tf.reshape(scores[:, None] + log_probs, [batch, width * vocab])
+        top_scores, top = tf.math.top_k(candidates, k=2 * width)  # (B, 2W)
+        top_scores, top = tf.reshape(top_scores, [-1]), tf.reshape(top, [-1])  # (B*2W,)
+        parent = candidate_row * width + top // vocab  # flat index of the beam each candidate extends
+        chosen = top % vocab
         chosen_prob = tf.exp(tf.gather_nd(log_probs, tf.stack([parent, chosen], axis=1)))
-        tokens = _write(tf.gather(tokens, parent), step, tf.where(emits, chosen, PAD_ID))
-        probabilities = _write(tf.gather(probabilities, parent), step, tf.where(emits, chosen_prob, 0.0))
-        lengths = tf.gather(lengths, parent) + tf.cast(emits, tf.int32)
-        finished = parent_finished | tf.equal(chosen, EOS_ID)
-        states = tf.nest.map_structure(lambda state: tf.gather(state, parent), states)
-        return step + 1, chosen, states, tokens, probabilities, lengths, tf.reshape(best_scores, [beams]), finished
+        ends = tf.equal(chosen, EOS_ID)
+        live = top_scores > _DEAD_BEAM_SCORE / 2  # not an extension of an unused beam (first step)
+        tokens, probabilities, lengths = (tf.gather(value, parent) for value in (tokens, probabilities, lengths))
 
-    loop_vars = (
-        0,
-        tf.fill([beams], BOS_ID),
-        states,
+        # Finished candidates (</s> not written into the tokens; the normaliser counts it).
+        finishing = ends & live & (rank < width)
+        ranks = tf.where(finishing, normalise(top_scores, lengths + 1), -np.inf)
+        done = pool_is_final(pool[-1], scores)
+        as_rows = lambda value: tf.reshape(value, tf.concat([[batch, 2 * width], tf.shape(value)[1:]], 0))  # noqa: E731
+        pool = add_to_pool(pool, done, [as_rows(v) for v in (tokens, probabilities, lengths, top_scores)], as_rows(ranks))
+
+        # The W best unfinished candidates stay alive (at most W of the 2W end, so W remain).
+        next_scores, keep = tf.math.top_k(tf.reshape(tf.where(ends, -np.inf, top_scores), [batch, 2 * width]), k=width)
+        keep = tf.reshape(keep + tf.range(batch)[:, None] * 2 * width, [-1])  # (B*W,) into the candidates
+        chosen = tf.gather(chosen, keep)
+        alive = (
+            _write(tf.gather(tokens, keep), step, chosen),
+            _write(tf.gather(probabilities, keep), step, tf.gather(chosen_prob, keep)),
+            tf.gather(lengths, keep) + 1,
+            tf.reshape(next_scores, [beams]),
+        )
+        states = tf.nest.map_structure(lambda state: tf.gather(state, tf.gather(parent, keep)), states)
+        return step + 1, chosen, states, alive, pool
+
+    alive = (
         tf.zeros([beams, max_length], tf.int32),
         tf.zeros([beams, max_length], tf.float32),
         tf.zeros([beams], tf.int32),
         scores,
-        tf.zeros([beams], tf.bool),
     )
-    _, previous, states, tokens, probabilities, lengths, scores, finished = tf.while_loop(
-        lambda step, *rest: (step < max_length) & ~tf.reduce_all(rest[-1]),  # some beam is unfinished
+    pool = [
+        tf.zeros([batch, width, max_length], tf.int32),
+        tf.zeros([batch, width, max_length], tf.float32),
+        tf.zeros([batch, width], tf.int32),
+        tf.zeros([batch, width], tf.float32),  # log-probability, </s> included
+        tf.fill([batch, width], tf.constant(-np.inf)),  # normalised score; -inf: an empty slot
+    ]
+    _, previous, states, alive, pool = tf.while_loop(
+        lambda step, previous, states, alive, pool: (step < max_length) & ~tf.reduce_all(
+            pool_is_final(pool[-1], alive[-1])
+        ),
         body,
-        loop_vars,
+        (0, tf.fill([beams], BOS_ID), states, alive, pool),
         maximum_iterations=max_length,
     )
-
-    def check_end():
-        """Beams at max_length are finished only if their most likely next token is </s>."""
-        logits, _ = model.decoder_step(previous, states, latent, weights=weights)
-        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))
-        ends = ~finished & tf.equal(losses.argmax(log_probs), EOS_ID)
-        return scores + tf.where(ends, log_probs[:, EOS_ID], 0.0), finished | ends
-
-    scores, finished = tf.cond(tf.reduce_all(finished), lambda: (scores, finished), check_end)
-    # GNMT length normalisation (Wu et al. 2016), the length counting </s>.
-    length = tf.cast(lengths + tf.cast(finished, tf.int32), tf.float32)
-    normalised = scores / tf.pow((5.0 + length) / 6.0, length_penalty)
-    best = tf.range(batch) * width + tf.argmax(tf.reshape(normalised, [batch, width]), -1, tf.int32)  # (B,)
-    return tuple(tf.gather(value, best) for value in (tokens, probabilities, lengths, scores, finished))
+    tokens, probabilities, lengths, scores = alive
+    # Rows with no finished hypothesis return their best alive beam: finished if </s> is its most likely next token.
+    logits, _ = model.decoder_step(previous, states, latent, weights=weights)
+    log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))
+    ends = tf.equal(losses.argmax(log_probs), EOS_ID)
+    scores = scores + tf.where(ends, log_probs[:, EOS_ID], 0.0)
+    normalised = normalise(scores, lengths + tf.cast(ends, tf.int32))
+    best_alive = tf.range(batch) * width + tf.argmax(tf.reshape(normalised, [batch, width]), -1, tf.int32)  # (B,)
+    fallback = [tf.gather(value, best_alive) for value in (tokens, probabilities, lengths, scores, ends)]
+    has_pool = pool[-1][:, 0] > -np.inf  # the pool is sorted: slot 0 is its best
+    best = [value[:, 0] for value in pool[:4]] + [has_pool]
+    pick = lambda mine, other: tf.where(tf.reshape(has_pool, [-1] + [1] * (len(mine.shape) - 1)), mine, other)  # noqa: E731
+    return tuple(pick(mine, other) for mine, other in zip(best, fallback))
