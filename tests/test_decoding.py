@@ -240,8 +240,13 @@ def test_beam_search_keeps_a_finished_hypothesis_that_longer_beams_outscore_for_
     # "" (p 0.25) is the best sentence. After one step both beams extend x (x p, x q: p 0.3 each), which
     # outscore it, so a beam set that keeps finished beams among the running ones loses it.
     decoder = MarkovDecoder(
-        {BOS_ID: {X: 0.6, EOS_ID: 0.25, Y: 0.15}, X: {P: 0.5, Q: 0.5}, Y: {EOS_ID: 1.0},
-         P: {EOS_ID: 0.5, P: 0.5}, Q: {EOS_ID: 0.5, Q: 0.5}}  # fmt: skip
+        {
+            BOS_ID: {X: 0.6, EOS_ID: 0.25, Y: 0.15},
+            X: {P: 0.5, Q: 0.5},
+            Y: {EOS_ID: 1.0},
+            P: {EOS_ID: 0.5, P: 0.5},
+            Q: {EOS_ID: 0.5, Q: 0.5},
+        }
     )
     settings = DecodingSettings(method="beam", beam_width=2, length_penalty=0.0, max_length=6)
     result = decoding.decode(decoder, np.zeros((3, 1), np.float32), settings)

@@ -42,13 +42,17 @@ def test_repeated_rows_of_a_sparse_gradient_are_summed_first():
     np.testing.assert_allclose(_train(FusedAdam, sparse)[0], _train(keras.optimizers.Adam, dense)[0], rtol=1e-5)
 
 
+def _compiled_step(optimizer, variable):
+    return tf.function(lambda gradient: optimizer.apply_gradients([(gradient, variable)]))
+
+
 def test_fused_adam_inside_a_compiled_step_matches_keras_adam():
     results = []
     for optimizer_class in (keras.optimizers.Adam, FusedAdam):
         variable = keras.Variable(np.ones((4, 2), np.float32))
         optimizer = optimizer_class(0.1)
         optimizer.build([variable])
-        step = tf.function(lambda g: optimizer.apply_gradients([(g, variable)]))
+        step = _compiled_step(optimizer, variable)
         for scale in (1.0, -2.0, 0.5):
             step(tf.fill((4, 2), scale))
         results.append(variable.numpy())
@@ -72,3 +76,13 @@ def test_fused_adam_round_trips_through_its_config():
     assert isinstance(restored, FusedAdam)
     assert restored.global_clipnorm == 1.0
     assert float(restored.learning_rate) == pytest.approx(3e-3)
+
+
+def test_with_gradient_clipping_repeated_rows_match_keras_adam_exactly():
+    """The training configuration (global_clipnorm): FusedAdam takes the very steps Keras's Adam takes."""
+    rng = np.random.default_rng(5)
+    rows, shape = tf.constant([1, 4, 1]), tf.constant([6, 3])
+    gradients = [tf.IndexedSlices(tf.constant(rng.normal(size=(3, 3)), tf.float32), rows, shape) for _ in range(4)]
+    expected, _ = _train(keras.optimizers.Adam, gradients, global_clipnorm=0.5)
+    fused, _ = _train(FusedAdam, gradients, global_clipnorm=0.5)
+    np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-6)

@@ -333,7 +333,8 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
         ranks = tf.where(finishing, normalise(top_scores, lengths + 1), -np.inf)
         done = pool_is_final(pool[-1], scores)
         as_rows = lambda value: tf.reshape(value, tf.concat([[batch, 2 * width], tf.shape(value)[1:]], 0))  # noqa: E731
-        pool = add_to_pool(pool, done, [as_rows(v) for v in (tokens, probabilities, lengths, top_scores)], as_rows(ranks))
+        candidates = [as_rows(value) for value in (tokens, probabilities, lengths, top_scores)]
+        pool = add_to_pool(pool, done, candidates, as_rows(ranks))
 
         # The W best unfinished candidates stay alive (at most W of the 2W end, so W remain).
         next_scores, keep = tf.math.top_k(tf.reshape(tf.where(ends, -np.inf, top_scores), [batch, 2 * width]), k=width)
@@ -362,8 +363,8 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
         tf.fill([batch, width], tf.constant(-np.inf)),  # normalised score; -inf: an empty slot
     ]
     _, previous, states, alive, pool = tf.while_loop(
-        lambda step, previous, states, alive, pool: (step < max_length) & ~tf.reduce_all(
-            pool_is_final(pool[-1], alive[-1])
+        lambda step, previous, states, alive, pool: (
+            (step < max_length) & ~tf.reduce_all(pool_is_final(pool[-1], alive[-1]))
         ),
         body,
         (0, tf.fill([beams], BOS_ID), states, alive, pool),
