@@ -64,3 +64,18 @@ def test_missing_model_folder_is_one_clear_line(tmp_path, capsys):
 def test_bad_limit_is_one_clear_line(tiny_bundle, capsys):
     assert evaluate.main(["--model", str(tiny_bundle), "--limit", "0"]) == 2
     assert capsys.readouterr().err.strip() == "evaluate: error: --limit must be positive, got 0."
+
+
+def test_held_out_texts_are_cleaned_like_the_models_training_text():
+    """`training.ship` and `python -m training.evaluate` both read the test split through this function."""
+    import types
+
+    from textae.config import Config
+
+    config = Config()
+    config.data.lowercase = True
+    texts = evaluate.held_out_texts(types.SimpleNamespace(config=config), limit=20)
+    assert len(texts) == 20 and all(text == text.lower() for text in texts)
+    assert any(
+        text != text.lower() for text in evaluate.held_out_texts(types.SimpleNamespace(config=Config()), limit=20)
+    )

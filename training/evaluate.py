@@ -75,6 +75,16 @@ def evaluate(loaded: bundle_lib.Bundle, texts: list[str], batch_size: int = 256)
     return results
 
 
+def held_out_texts(loaded: bundle_lib.Bundle, dataset=None, split: str = "test", limit=None, **source) -> list[str]:
+    """At most `limit` sentences of a split, cleaned the way the model's training text was (e.g. lowercased).
+
+    `dataset` None is the shipped corpus; `source` takes `data.load_texts`'s other arguments.
+    """
+    raw = data.load_texts(dataset, split=split, limit=limit, **source)
+    texts, _ = data.clean_texts(raw, lowercase=loaded.config.data.lowercase, limit=limit)
+    return texts
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(bundle_lib.default_model_dir()), help="model bundle folder")
@@ -95,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit is not None and args.limit <= 0:
             raise ValueError(f"--limit must be positive, got {args.limit}.")
         loaded = bundle_lib.load_bundle(args.model)
-        raw = data.load_texts(
+        texts = held_out_texts(
+            loaded,
             args.dataset,
             dataset_config=args.dataset_config,
             split=args.split,
@@ -103,7 +114,6 @@ def main(argv: list[str] | None = None) -> int:
             data_files=tuple(args.data_files),
             limit=args.limit,
         )
-        texts, _ = data.clean_texts(raw, lowercase=loaded.config.data.lowercase, limit=args.limit)
         results = evaluate(loaded, texts, batch_size=args.batch_size)
     except (ValueError, OSError) as error:
         print(f"evaluate: error: {error}", file=sys.stderr)

@@ -41,8 +41,7 @@ def explorer_latents(autoencoder: TextAE, count: int = EXPLORER_SENTENCES):
 def ship(run: Path, output: Path, notes: str = "", limit: int | None = None) -> dict:
     """Evaluate the run's model and write it, with card and explorer latents, to `output`."""
     loaded = bundle.load_bundle(run / "model")
-    test_texts, _ = data.clean_texts(data.load_texts(None, split="test", limit=limit))
-    results = evaluate.evaluate(loaded, test_texts)
+    results = evaluate.evaluate(loaded, evaluate.held_out_texts(loaded, limit=limit))  # as evaluate's CLI reads them
     examples = results.pop("examples")
     training = json.loads((run / "model" / "metrics.json").read_text(encoding="utf-8"))
     metrics = {"test": results, "training": training}
