@@ -261,3 +261,12 @@ def test_beam_search_with_no_finished_hypothesis_returns_the_best_truncated_beam
     assert result.tokens.tolist() == [[X, X, X]] and not result.finished[0]
     np.testing.assert_allclose(result.log_probability, np.log(0.7 * 0.9 * 0.9), atol=1e-5)
     np.testing.assert_allclose(result.token_probabilities, [[0.7, 0.9, 0.9]], atol=1e-5)
+
+
+def test_beam_search_wider_than_half_the_vocabulary():
+    """2W exceeds V: every continuation is a candidate, banned ones included, and results stay valid."""
+    decoder = MarkovDecoder({BOS_ID: {X: 0.5, P: 0.3, EOS_ID: 0.2}, X: {EOS_ID: 1.0}, P: {EOS_ID: 0.6, Q: 0.4}})
+    settings = DecodingSettings(method="beam", beam_width=6, length_penalty=0.0, max_length=4)
+    result = decoding.decode(decoder, np.zeros((2, 1), np.float32), settings)
+    assert result.tokens.tolist() == [[X], [X]] and result.finished.all()
+    np.testing.assert_allclose(result.log_probability, np.log(0.5), atol=1e-5)

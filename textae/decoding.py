@@ -289,7 +289,7 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
     states = model.decoder_initial_state(latent)
     first_beam = tf.equal(tf.range(width), 0)
     scores = tf.tile(tf.where(first_beam, 0.0, _DEAD_BEAM_SCORE), [batch])  # (B*W,)
-    candidate_row = tf.repeat(tf.range(batch), 2 * width)  # (B*2W,) row of each candidate
+    per_beam = min(2 * width, vocab)  # continuations considered per beam
     rank = tf.tile(tf.range(2 * width), [batch])  # (B*2W,) its rank within the row
     weights = model.decoder_step_weights(logit_bias=_banned_logits(vocab))  # <pad> and <s> get -inf
 
@@ -317,13 +317,20 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
     def body(step, previous, states, alive, pool):
         tokens, probabilities, lengths, scores = alive
         logits, states = model.decoder_step(previous, states, latent, weights=weights)
-        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))  # (B*W, V)
-        candidates = tf.reshape(scores[:, None] + log_probs, [batch, width * vocab])
+        logits = tf.cast(logits, tf.float32)  # (B*W, V)
+        # A row's 2W best continuations are among each of its beams' own best: rank each beam's tokens by
+        # logit (the order of their log-probabilities), then take only those few log-probabilities, with
+        # the log-sum-exp read off the fast softmax instead of a log-softmax over the vocabulary.
+        beam_logits, beam_tokens = tf.math.top_k(logits, k=per_beam)  # (B*W, K)
+        log_sum_exp = losses.log_sum_exp(logits, tf.nn.softmax(logits), beam_tokens[:, 0])
+        beam_log_probs = beam_logits - log_sum_exp[:, None]
+        candidates = tf.reshape(scores[:, None] + beam_log_probs, [batch, width * per_beam])
         top_scores, top = tf.math.top_k(candidates, k=2 * width)  # (B, 2W)
-        top_scores, top = tf.reshape(top_scores, [-1]), tf.reshape(top, [-1])  # (B*2W,)
-        parent = candidate_row * width + top // vocab  # flat index of the beam each candidate extends
-        chosen = top % vocab
-        chosen_prob = tf.exp(tf.gather_nd(log_probs, tf.stack([parent, chosen], axis=1)))
+        top_scores = tf.reshape(top_scores, [-1])  # (B*2W,)
+        flat = tf.reshape(top + tf.range(batch)[:, None] * width * per_beam, [-1])  # into (B*W*K,)
+        parent = flat // per_beam  # flat index of the beam each candidate extends
+        chosen = tf.gather(tf.reshape(beam_tokens, [-1]), flat)
+        chosen_prob = tf.exp(tf.gather(tf.reshape(beam_log_probs, [-1]), flat))
         ends = tf.equal(chosen, EOS_ID)
         live = top_scores > _DEAD_BEAM_SCORE / 2  # not an extension of an unused beam (first step)
         tokens, probabilities, lengths = (tf.gather(value, parent) for value in (tokens, probabilities, lengths))
