@@ -153,3 +153,14 @@ def test_model_card_lists_metrics_and_notes(tiny_bundle):
 
 def test_default_model_dir():
     assert bundle.default_model_dir().parts[-2:] == ("assets", "model")
+
+
+def test_explorer_sentences_are_distinct_validation_sentences_the_model_takes(tiny_bundle):
+    import textae
+
+    autoencoder = textae.load(tiny_bundle)
+    sentences = bundle.explorer_sentences(autoencoder, 300)
+    assert len(sentences) == 300 and len(set(sentences)) == 300
+    assert all(s == " ".join(s.split()) and s for s in sentences)
+    autoencoder.check_texts(sentences)  # raises if the model cannot take one of them
+    assert bundle.explorer_sentences(autoencoder, 10) == sentences[:10]  # the same rule, in order

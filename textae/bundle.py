@@ -80,6 +80,26 @@ def json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def explorer_sentences(autoencoder, count: int) -> list[str]:
+    """The first `count` distinct validation sentences of the shipped corpus that `autoencoder` can take.
+
+    The explorer's map is made of these: `training.ship` stores their latents in the bundle, and the app
+    encodes them itself for a model folder without stored latents. Sentences come whitespace-normalised.
+    """
+    from textae import data  # only here: loading a model needs no dataset code
+
+    kept = []
+    for text in dict.fromkeys(" ".join(t.split()) for t in data.load_texts(None, split="validation")):
+        try:
+            autoencoder.check_texts([text])
+        except ValueError:  # empty, too long for the model
+            continue
+        kept.append(text)
+        if len(kept) == count:
+            break
+    return kept
+
+
 def latents_to_bytes(sentences, vectors) -> bytes:
     """Serialize corpus latents as the bytes of a `latents.npz` file."""
     sentences = np.asarray(list(sentences), dtype=np.str_)

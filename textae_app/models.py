@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from textae.bundle import CONFIG_FILE, MODEL_FILE, default_model_dir, load_latents
+from textae.bundle import CONFIG_FILE, MODEL_FILE, default_model_dir, explorer_sentences, load_latents
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 MODEL_DIRS_VARIABLE = "TEXTAE_MODEL_DIRS"
@@ -62,20 +62,12 @@ def load_autoencoder(path: str):
     return textae.load(path)
 
 
-def _fits(autoencoder, text: str) -> bool:
-    try:
-        autoencoder.check_texts([text])
-    except ValueError:
-        return False
-    return True
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def corpus_latents(_autoencoder, model_key: str, size: int = CORPUS_SIZE) -> tuple[list[str], np.ndarray]:
     """Up to `size` corpus sentences and their `(N, Z)` latents.
 
-    From the model folder's `latents.npz` when present; otherwise the shipped
-    validation split, encoded now (sentences the model cannot take are skipped).
+    From the model folder's `latents.npz` when present; otherwise the sentences
+    `training.ship` would store (`bundle.explorer_sentences`), encoded now.
     """
     cached = load_latents(_autoencoder.path)
     if cached is not None:
@@ -84,8 +76,5 @@ def corpus_latents(_autoencoder, model_key: str, size: int = CORPUS_SIZE) -> tup
             keep = np.sort(np.random.default_rng(0).choice(len(sentences), size, replace=False))
             sentences, vectors = [sentences[i] for i in keep], vectors[keep]
         return sentences, vectors
-    from textae.data import load_texts
-
-    texts = [" ".join(t.split()) for t in load_texts(split="validation", limit=size * 2)]
-    sentences = [t for t in dict.fromkeys(texts) if t and _fits(_autoencoder, t)][:size]
+    sentences = explorer_sentences(_autoencoder, size)
     return sentences, _autoencoder.encode(sentences)

@@ -25,7 +25,7 @@ from textae import bundle, data, decoding, pipeline, recurrent  # noqa: E402
 from textae.config import ModelConfig, preset  # noqa: E402
 from textae.model import TextAutoencoder  # noqa: E402
 from textae.tokenizer import Tokenizer  # noqa: E402
-from training import flops, ship, trainer  # noqa: E402
+from training import flops, trainer  # noqa: E402
 
 
 def matmul_peak_gflops(sizes: tuple[int, ...] = (2048, 3072, 4096), seconds: float = 1.0) -> float:
@@ -230,7 +230,7 @@ def _explore_map_seconds(autoencoder, count: int = 2000) -> float:
     """What the app's Explore tab does on first use: encode corpus sentences and fit a 2-D PCA."""
     from sklearn.decomposition import PCA
 
-    texts = ship.explorer_sentences(autoencoder, count)
+    texts = bundle.explorer_sentences(autoencoder, count)
     start = time.perf_counter()
     vectors = autoencoder.encode(texts)
     PCA(n_components=2, random_state=0).fit_transform(vectors)

@@ -18,23 +18,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from textae import bundle, data  # noqa: E402
+from textae import bundle  # noqa: E402
 from textae.autoencoder import TextAE  # noqa: E402
 from training import evaluate  # noqa: E402
 
 EXPLORER_SENTENCES = 2000
 
 
-def explorer_sentences(autoencoder: TextAE, count: int = EXPLORER_SENTENCES) -> list[str]:
-    """The first `count` validation sentences the model can take."""
-    texts = data.load_texts(None, split="validation")
-    ids = autoencoder.tokenizer.encode(texts)
-    return [t for t, i in zip(texts, ids) if 0 < len(i) <= autoencoder.max_input_tokens and len(t) <= 300][:count]
-
-
 def explorer_latents(autoencoder: TextAE, count: int = EXPLORER_SENTENCES):
-    """Validation sentences the model can take, and their latent vectors."""
-    kept = explorer_sentences(autoencoder, count)
+    """The explorer's sentences (`bundle.explorer_sentences`) and their latent vectors."""
+    kept = bundle.explorer_sentences(autoencoder, count)
     return kept, autoencoder.encode(kept)
 
 
