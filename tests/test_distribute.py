@@ -129,9 +129,8 @@ def free_ports(count: int) -> list[int]:
             handle.close()
 
 
-@pytest.mark.slow
-def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
-    """Two processes train together through the custom loop; both end with the same weights."""
+def run_two_workers(tmp_path, overrides) -> list[str]:
+    """Train with two local worker processes (outputs in tmp_path/worker<i>); returns their logs."""
     ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     workers = []
@@ -139,7 +138,7 @@ def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
         for index in range(2):
             env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
             command = [sys.executable, str(CHILD), "multi-worker", str(tmp_path / f"worker{index}"),
-                       str(tmp_path / f"result{index}"), *TINY]  # fmt: skip
+                       str(tmp_path / f"result{index}"), *overrides]  # fmt: skip
             log = open(tmp_path / f"worker{index}.log", "w", encoding="utf-8")  # closed below
             workers.append((subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))
         for process, _ in workers:
@@ -154,7 +153,13 @@ def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
     for (process, _), log in zip(workers, logs):
         assert process.returncode == 0, log[-4000:]
     assert all("CollectiveAllReduceStrategy with 2 replica(s)" in log for log in logs)
+    return logs
 
+
+@pytest.mark.slow
+def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
+    """Two processes train together through the custom loop; both end with the same weights."""
+    run_two_workers(tmp_path, TINY)
     chief, other = (json.loads((tmp_path / f"result{index}.json").read_text()) for index in range(2))
     weights = [np.load(tmp_path / f"result{index}.npy") for index in range(2)]
     assert weights[0].size > 1000 and np.all(np.isfinite(weights[0]))
@@ -170,6 +175,30 @@ def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
     assert json.loads((tmp_path / "worker0" / "model" / "metrics.json").read_text())["epochs"] == 2
     assert sorted(path.name for path in (tmp_path / "worker1").iterdir()) == []
     assert not (tmp_path / "worker0" / "backup").exists()
+
+
+@pytest.mark.slow
+def test_workers_killed_while_saving_restart_from_the_same_epoch(tmp_path):
+    """The chief saved epoch 2, worker 1 had only saved epoch 1 when the job died: both resume after epoch 1."""
+    import tensorflow as tf
+    from multiworker_child import tiny_config
+
+    from training import inputs, trainer
+
+    overrides = [*TINY, "train.epochs=3"]
+    config = tiny_config(overrides)
+    inputs.prepare(config)  # sets the vocabulary size the workers' models will have
+    model = trainer.build_model(config, tf.distribute.get_strategy())
+    for epoch in (1, 2):
+        checkpoints.save(model, tmp_path / "worker0" / "backup", epoch, keep=2)
+    checkpoints.save(model, tmp_path / "worker1" / "backup-worker-1", 1, keep=2)
+
+    logs = run_two_workers(tmp_path, overrides)
+    assert all("Resuming from the checkpoint written after epoch 1." in log for log in logs)
+    results = [json.loads((tmp_path / f"result{index}.json").read_text()) for index in range(2)]
+    assert [result["resumed_from_epoch"] for result in results] == [1, 1]
+    assert len(results[0]["history"]["loss"]) == 2  # epochs 2 and 3
+    np.testing.assert_array_equal(*(np.load(tmp_path / f"result{index}.npy") for index in range(2)))
 
 
 @pytest.mark.slow

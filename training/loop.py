@@ -43,16 +43,30 @@ def _backup_dir(run_dir: Path, strategy) -> Path:
     return run_dir / f"backup-worker-{strategy.cluster_resolver.task_id}"
 
 
-def _agreed_start_epoch(strategy, epoch: int) -> int:
-    """Check that every worker restored the same epoch (else they would wait on each other forever)."""
-    per_replica = strategy.run(lambda: tf.constant([float(epoch), 1.0]))
-    total, replicas = (float(v) for v in strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
-    if total != epoch * replicas:
+def _agreed_start_epoch(strategy, backup: Path) -> int:
+    """The epoch every worker restarts from: the oldest of the workers' latest checkpoints.
+
+    Workers save after the same epoch independently, so a job killed meanwhile leaves them one epoch
+    apart; each keeps its previous checkpoint (`keep=2`) for that case. Within one epoch of each other,
+    the oldest is the floor of their mean. Every worker checks that it holds that epoch before any of
+    them starts (a lone failure would leave the others waiting in an all-reduce).
+    """
+    latest = checkpoints.latest_epoch(backup)
+    total, replicas = _sum_over_replicas(strategy, [float(latest), 1.0])
+    agreed = int(total // replicas)
+    usable = agreed == 0 or (agreed in checkpoints.saved_epochs(backup) and latest - agreed <= 1)
+    usable_everywhere, _ = _sum_over_replicas(strategy, [float(usable), 0.0])
+    if usable_everywhere != replicas:
         raise ValueError(
-            f"The workers' checkpoints are from different epochs (this one: {epoch}); delete every worker's "
-            "backup folder to start the run again."
+            f"The workers' checkpoints cannot be matched (this one's latest: epoch {latest}, agreed: {agreed}); "
+            "delete every worker's backup folder to start the run again."
         )
-    return epoch
+    return agreed
+
+
+def _sum_over_replicas(strategy, values: list[float]) -> list[float]:
+    per_replica = strategy.run(lambda: tf.constant(values))
+    return [float(v) for v in strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)]
 
 
 def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: Path, save, sizes=None):
@@ -85,7 +99,7 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
         return strategy.run(model.test_step, args=(next(iterator),))
 
     backup = _backup_dir(run_dir, strategy)
-    start_epoch = _agreed_start_epoch(strategy, checkpoints.restore(model, backup))
+    start_epoch = checkpoints.restore(model, backup, _agreed_start_epoch(strategy, backup))
     history: dict[str, list[float]] = {}
     for epoch in range(start_epoch, config.train.epochs):
         for tracker in model.metrics:
@@ -115,6 +129,6 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
         )
         if chief:
             save(logs, epoch + 1)
-        checkpoints.save(model, backup, epoch + 1)
+        checkpoints.save(model, backup, epoch + 1, keep=2)  # see _agreed_start_epoch
     shutil.rmtree(backup, ignore_errors=True)  # finished: a rerun should not resume
     return history, False, start_epoch
