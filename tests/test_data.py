@@ -1,4 +1,4 @@
-"""Tests for textae.data: loading every local format, hub errors and cleaning."""
+"""Tests for textae.data (loading every local format, hub errors) and textae.cleaning."""
 
 import gzip
 import json
@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from textae import data
-from textae.data import CleaningReport, DataError, clean_texts, load_texts
+from textae.cleaning import CleaningReport, DataError, clean_texts
+from textae.data import load_texts
 
 SENTENCES = ["The cat sat on the mat.", "A dog barked loudly.", "Birds sing at dawn."]
 

@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from textae import bundle as bundle_lib  # noqa: E402
-from textae import data, decoding, metrics, pipeline, training_step  # noqa: E402
+from textae import cleaning, data, decoding, metrics, pipeline, training_step  # noqa: E402
 
 
 def evaluate(loaded: bundle_lib.Bundle, texts: list[str], batch_size: int = 256) -> dict:
@@ -81,7 +81,7 @@ def held_out_texts(loaded: bundle_lib.Bundle, dataset=None, split: str = "test",
     `dataset` None is the shipped corpus; `source` takes `data.load_texts`'s other arguments.
     """
     raw = data.load_texts(dataset, split=split, limit=limit, **source)
-    texts, _ = data.clean_texts(raw, lowercase=loaded.config.data.lowercase, limit=limit)
+    texts, _ = cleaning.clean_texts(raw, lowercase=loaded.config.data.lowercase, limit=limit)
     return texts
 
 

@@ -13,7 +13,7 @@ import hashlib
 
 import numpy as np
 
-from textae import data, pipeline
+from textae import cleaning, data, pipeline
 from textae.config import Config
 from textae.tokenizer import Tokenizer
 
@@ -48,12 +48,12 @@ def load_sentences(config: Config) -> tuple[list[str], list[str], list[str]]:
     clean = dict(
         lowercase=settings.lowercase, split_sentences=settings.split_sentences, deduplicate=settings.deduplicate
     )
-    texts, cleaning = data.clean_texts(raw, limit=settings.limit, **clean)
-    report = [f"training text: {cleaning.summary()}"]
+    texts, cleaned = cleaning.clean_texts(raw, limit=settings.limit, **clean)
+    report = [f"training text: {cleaned.summary()}"]
     shipped = settings.dataset is None and not settings.data_files
     if shipped:
         validation_raw = data.load_texts(None, split="validation")
-        validation, _ = data.clean_texts(validation_raw, **clean)
+        validation, _ = cleaning.clean_texts(validation_raw, **clean)
     else:
         validation = [text for text in texts if _is_validation(text)]
         texts = [text for text in texts if not _is_validation(text)]
