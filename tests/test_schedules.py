@@ -218,3 +218,14 @@ def test_sequential_mode_applies_decoder_dropout_and_trains_in_fit():
     np.testing.assert_allclose(evaluation, teacher_forced, atol=1e-5)
     history = model.fit(tf.data.Dataset.from_tensors((inputs, targets)).repeat(2), shuffle=False, verbose=0)
     assert np.isfinite(history.history["loss"][-1])
+
+
+def test_drawn_tokens_follow_the_softmax():
+    draw_tokens = training_step.draw_tokens
+    tf.random.set_seed(0)
+    probabilities = np.array([0.6, 0.3, 0.1, 0.0], np.float32)
+    logits = tf.math.log(tf.constant(np.tile(probabilities, (20000, 1))) + 1e-12)
+    drawn = draw_tokens(logits, greedy=False).numpy()
+    assert drawn.dtype == np.int32 and drawn.shape == (20000,)
+    np.testing.assert_allclose(np.bincount(drawn, minlength=4) / 20000, probabilities, atol=0.015)
+    np.testing.assert_array_equal(draw_tokens(logits[:3], greedy=True).numpy(), [0, 0, 0])
