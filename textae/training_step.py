@@ -34,7 +34,9 @@ def draw_tokens(logits, greedy: bool):
     """
     if greedy:
         return losses.argmax(logits)
-    return tf.random.categorical(logits, 1, dtype=tf.int32)[:, 0]
+    drawn = tf.random.categorical(logits, 1, dtype=tf.int32)[:, 0]
+    # Non-finite logits make it return V (out of range); the NaN guard then stops training on the loss.
+    return tf.minimum(drawn, tf.shape(logits)[-1] - 1)
 
 
 def mix_tokens(gold, drawn, mask, epsilon):
