@@ -298,7 +298,7 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
         return score / tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, length_penalty)
 
     def pool_is_final(ranks, alive_scores):
-        """`(B,)`: the pool is full and no alive beam can still beat its worst hypothesis.
+        """`(B,)` done rows: the pool is full and no alive beam can still beat its worst hypothesis.
 
         Log-probabilities only fall as a beam grows and the normaliser grows with length, so an alive
         beam's best possible normalised score is its score now over the normaliser at `max_length` + 1.
@@ -311,10 +311,9 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
         merged = [tf.concat([old, new], axis=1) for old, new in zip(pool, candidates + [ranks])]
         best, pick = tf.math.top_k(merged[-1], k=width)  # (B, W)
         updated = [tf.gather(value, pick, batch_dims=1) for value in merged[:-1]] + [best]
-        keep = lambda old, new: tf.where(tf.reshape(done, [-1] + [1] * (len(old.shape) - 1)), old, new)  # noqa: E731
-        return [keep(old, new) for old, new in zip(pool, updated)]
+        return [_where_rows(done, old, new) for old, new in zip(pool, updated)]
 
-    def body(step, previous, states, alive, pool):
+    def body(step, previous, states, alive, pool, done):
         tokens, probabilities, lengths, scores = alive
         logits, states = model.decoder_step(previous, states, latent, weights=weights)
         logits = tf.cast(logits, tf.float32)  # (B*W, V)
@@ -338,7 +337,6 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
         # Finished candidates (</s> not written into the tokens; the normaliser counts it).
         finishing = ends & live & (rank < width)
         ranks = tf.where(finishing, normalise(top_scores, lengths + 1), -np.inf)
-        done = pool_is_final(pool[-1], scores)
         as_rows = lambda value: tf.reshape(value, tf.concat([[batch, 2 * width], tf.shape(value)[1:]], 0))  # noqa: E731
         candidates = [as_rows(value) for value in (tokens, probabilities, lengths, top_scores)]
         pool = add_to_pool(pool, done, candidates, as_rows(ranks))
@@ -354,7 +352,7 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
             tf.reshape(next_scores, [beams]),
         )
         states = tf.nest.map_structure(lambda state: tf.gather(state, tf.gather(parent, keep)), states)
-        return step + 1, chosen, states, alive, pool
+        return step + 1, chosen, states, alive, pool, pool_is_final(pool[-1], alive[-1])
 
     alive = (
         tf.zeros([beams, max_length], tf.int32),
@@ -369,12 +367,10 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
         tf.zeros([batch, width], tf.float32),  # log-probability, </s> included
         tf.fill([batch, width], tf.constant(-np.inf)),  # normalised score; -inf: an empty slot
     ]
-    _, previous, states, alive, pool = tf.while_loop(
-        lambda step, previous, states, alive, pool: (
-            (step < max_length) & ~tf.reduce_all(pool_is_final(pool[-1], alive[-1]))
-        ),
+    _, previous, states, alive, pool, _ = tf.while_loop(
+        lambda step, *rest: (step < max_length) & ~tf.reduce_all(rest[-1]),  # some row is not done
         body,
-        (0, tf.fill([beams], BOS_ID), states, alive, pool),
+        (0, tf.fill([beams], BOS_ID), states, alive, pool, tf.zeros([batch], tf.bool)),
         maximum_iterations=max_length,
     )
     tokens, probabilities, lengths, scores = alive
@@ -388,5 +384,9 @@ def _beam_search(model, latent, max_length, beam_width, length_penalty):
     fallback = [tf.gather(value, best_alive) for value in (tokens, probabilities, lengths, scores, ends)]
     has_pool = pool[-1][:, 0] > -np.inf  # the pool is sorted: slot 0 is its best
     best = [value[:, 0] for value in pool[:4]] + [has_pool]
-    pick = lambda mine, other: tf.where(tf.reshape(has_pool, [-1] + [1] * (len(mine.shape) - 1)), mine, other)  # noqa: E731
-    return tuple(pick(mine, other) for mine, other in zip(best, fallback))
+    return tuple(_where_rows(has_pool, mine, other) for mine, other in zip(best, fallback))
+
+
+def _where_rows(condition, if_true, if_false):
+    """`tf.where` with a `(B,)` condition choosing whole rows of `(B, ...)` tensors."""
+    return tf.where(tf.reshape(condition, [-1] + [1] * (len(if_true.shape) - 1)), if_true, if_false)

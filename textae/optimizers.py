@@ -30,7 +30,7 @@ class FusedAdam(keras.optimizers.Adam):
         index = self._get_variable_index(variable)
         m, v = self._momentums[index].value, self._velocities[index].value
         dtype = variable.dtype
-        if isinstance(gradient, tf.IndexedSlices):  # embedding rows: Keras's update is dense as well
+        if isinstance(gradient, tf.IndexedSlices):  # embedding rows: repeated rows are summed, as in the dense gradient
             gradient = tf.convert_to_tensor(gradient)
         step = tf.cast(self.iterations + 1, dtype)
         return tf.raw_ops.ResourceApplyAdam(
