@@ -79,3 +79,38 @@ def test_held_out_texts_are_cleaned_like_the_models_training_text():
     assert any(
         text != text.lower() for text in evaluate.held_out_texts(types.SimpleNamespace(config=Config()), limit=20)
     )
+
+
+def test_json_report_has_every_length_bucket(tiny_bundle):
+    result = run_evaluate("--model", str(tiny_bundle), "--limit", "50", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    by_length = report["by_length"]
+    assert list(by_length) == ["1-8", "9-16", "17-24", "25-32", "33-48"]  # the tiny model's max_tokens is 48
+    assert sum(entry["sentences"] for entry in by_length.values()) == report["sentences"]
+    for label, entry in by_length.items():
+        low, high = entry["tokens"]
+        assert label == f"{low}-{high}"
+        if entry["sentences"]:
+            for key in KEYS[:-1]:  # every figure but perplexity
+                assert key in entry, (label, key)
+            assert 0.0 <= entry["exact_match"] <= 1.0
+
+
+def test_by_length_figures_add_up_to_the_overall_ones(tiny_bundle, tiny_sentences_trained):
+    from textae import bundle
+
+    loaded = bundle.load_bundle(tiny_bundle)
+    report = evaluate.evaluate(loaded, tiny_sentences_trained + ["A much longer sentence " * 3])
+    weighted = sum(e["exact_match"] * e["sentences"] for e in report["by_length"].values() if e["sentences"])
+    assert math.isclose(weighted / report["sentences"], report["exact_match"])
+    assert sum(e["share"] for e in report["by_length"].values()) == 1.0 or math.isclose(
+        sum(e["share"] for e in report["by_length"].values()), 1.0
+    )
+
+
+def test_text_report_prints_the_by_length_table(tiny_bundle, capsys):
+    assert evaluate.main(["--model", str(tiny_bundle), "--limit", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "| tokens | sentences | share | exact match | BLEU |" in out
+    assert "| 1–8 |" in out and "| 33–48 |" in out

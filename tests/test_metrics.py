@@ -73,3 +73,15 @@ def test_perplexity():
     assert metrics.perplexity(1e6) == math.inf
     with pytest.raises(ValueError):
         metrics.perplexity(-1.0)
+
+
+def test_length_buckets_follow_the_model_limit():
+    from textae.metrics import bucket_label, length_buckets
+
+    assert length_buckets(48) == [(1, 8), (9, 16), (17, 24), (25, 32), (33, 48)]
+    assert length_buckets(20) == [(1, 8), (9, 16), (17, 20)]
+    assert length_buckets(64)[-2:] == [(33, 48), (49, 64)]
+    assert length_buckets(5) == [(1, 5)]
+    assert bucket_label((17, 24)) == "17-24"
+    with pytest.raises(ValueError, match="max_tokens must be positive"):
+        length_buckets(0)

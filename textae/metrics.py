@@ -95,3 +95,20 @@ def perplexity(cross_entropy_per_token: float) -> float:
         return math.exp(cross_entropy_per_token)
     except OverflowError:
         return math.inf
+
+
+# Upper edges of the length buckets of a report: fine where most sentences are, coarser past 32 tokens.
+_BUCKET_EDGES = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def length_buckets(max_tokens: int) -> list[tuple[int, int]]:
+    """Token-length buckets `(low, high)` covering 1..`max_tokens` (48 gives 1–8, 9–16, 17–24, 25–32, 33–48)."""
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be positive, got {max_tokens}.")
+    highs = [edge for edge in _BUCKET_EDGES if edge < max_tokens] + [max_tokens]
+    return [(low, high) for low, high in zip([1] + [h + 1 for h in highs[:-1]], highs)]
+
+
+def bucket_label(bucket: tuple[int, int]) -> str:
+    """'17-24' for (17, 24): the key of a bucket in JSON reports."""
+    return f"{bucket[0]}-{bucket[1]}"

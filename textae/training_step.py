@@ -137,6 +137,11 @@ def loss_terms(model, data, training: bool):
     kl_sum = tf.constant(0.0)
     kl_weight = tf.constant(0.0)
     objective_sum = cross_entropy_sum
+    if training and config.label_smoothing > 0:
+        # Label smoothing (Szegedy et al. 2016): the target puts `label_smoothing` uniformly on every token,
+        # whose cross-entropy is log-sum-exp minus the mean logit.
+        uniform_sum = tf.reduce_sum(tf.reduce_logsumexp(logits, axis=-1) - tf.reduce_mean(logits, axis=-1))
+        objective_sum = (1.0 - config.label_smoothing) * cross_entropy_sum + config.label_smoothing * uniform_sum
     if log_variance is not None:
         kl_per_dim = 0.5 * (tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance)  # (B, Z)
         kl_sum = tf.reduce_sum(kl_per_dim)
@@ -158,6 +163,39 @@ def loss_terms(model, data, training: bool):
         "sentences": tf.cast(tf.shape(targets)[0], tf.float32),
         "epsilon": epsilon,
         "kl_weight": kl_weight,
+    }
+
+
+def sentence_terms(model, data):
+    """Evaluation-mode (teacher-forced) sums of one batch per sentence, for reports by sentence length.
+
+    Returns:
+        dict of `(B,)` tensors `cross_entropy_sum`, `tokens`, `correct`, `kl_sum`, and `mean` `(B, Z)`.
+    """
+    inputs, targets = data
+    targets = tf.convert_to_tensor(targets, tf.int32)
+    gold = tf.convert_to_tensor(inputs["decoder_tokens"], tf.int32)
+    mask = tf.not_equal(targets, PAD_ID)  # (B, T+1)
+    rows = tf.shape(targets)[0]
+    mean, log_variance = model.encode(inputs["encoder_tokens"], training=False)
+    positions = tf.where(mask)  # (N, 2)
+    labels = tf.gather_nd(targets, positions)  # (N,)
+    hidden = model.decoder_hidden(mean, gold, mask=mask, training=False)
+    logits = model.project(tf.gather_nd(hidden, positions))  # (N, V)
+    sentence = tf.cast(positions[:, 0], tf.int32)  # (N,) the row of each token
+
+    def per_sentence(values):
+        return tf.math.unsorted_segment_sum(tf.cast(values, tf.float32), sentence, rows)
+
+    kl_sum = tf.zeros([rows])
+    if log_variance is not None:
+        kl_sum = tf.reduce_sum(0.5 * (tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance), axis=1)
+    return {
+        "cross_entropy_sum": per_sentence(losses.sparse_cross_entropy(labels, logits)),
+        "tokens": per_sentence(tf.ones_like(labels)),
+        "correct": per_sentence(losses.correct_predictions(labels, logits)),
+        "kl_sum": kl_sum,
+        "mean": mean,
     }
 
 

@@ -22,57 +22,111 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from textae import bundle as bundle_lib  # noqa: E402
-from textae import cleaning, data, decoding, metrics, pipeline, training_step  # noqa: E402
+from textae import cleaning, data, decoding, metrics, model_card, pipeline, training_step  # noqa: E402
+from textae.tokenizer import BOS_ID, EOS_ID  # noqa: E402
 
 
 def evaluate(loaded: bundle_lib.Bundle, texts: list[str], batch_size: int = 256) -> dict:
     """Metrics of `loaded` on `texts` (sentences over the model's length limit are skipped)."""
-    import tensorflow as tf
-
     model, tokenizer, config = loaded.model, loaded.tokenizer, loaded.config
     ids, report = pipeline.tokenize_texts(tokenizer, texts, min_tokens=1, max_tokens=config.data.max_tokens)
     if not ids:
         raise ValueError("No sentence is short enough for this model; check the data or its --max-tokens.")
-    dataset = pipeline.make_dataset(ids, batch_size, shuffle=False)
-    terms_function = tf.function(
-        lambda batch: training_step.loss_terms(model, batch, training=False), reduce_retracing=True
-    )
-    totals = {"cross_entropy_sum": 0.0, "tokens": 0.0, "correct": 0.0, "kl_sum": 0.0, "sentences": 0.0}
-    for batch in dataset:
-        terms = terms_function(batch)
-        for key in totals:
-            totals[key] += float(terms[key])
+    results = {"sentences": len(ids), "skipped_too_long": report["too_long"]}
+    results.update(measure(model, tokenizer, ids, config.data.max_tokens, batch_size=batch_size))
+    return results
 
-    references, hypotheses, means = [], [], []
-    settings = decoding.DecodingSettings(max_length=config.data.max_tokens + 8)
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
-        mean, _ = model.encode(pipeline.pad_batch(chunk))
-        means.append(np.asarray(mean))
-        result = decoding.decode(model, mean, settings)
-        for row, reference in enumerate(chunk):
-            references.append([int(t) for t in reference])
-            hypotheses.append([int(t) for t in result.tokens[row, : result.lengths[row]]])
+
+def measure(
+    model, tokenizer, ids: list, max_tokens: int, batch_size: int = 256, examples: int = 5, lengths=None, buckets=None
+) -> dict:
+    """Overall and per-length-bucket metrics of `model` on tokenized sentences `ids`.
+
+    Returns a dict of the overall figures plus `by_length`: one entry per bucket of
+    `metrics.length_buckets(max_tokens)` (every bucket present, `sentences` 0 when empty)
+    with `share`, `exact_match`, `bleu`, the token accuracies and `loss`. `lengths` and
+    `buckets` replace the token lengths and their buckets (for example words, to compare
+    models with different tokenizers on the same sentences).
+    """
+    terms, means = _teacher_forced_terms(model, ids, batch_size)
+    references, hypotheses = _greedy_reconstructions(model, ids, max_tokens, batch_size, means)
     reference_texts = tokenizer.decode(references)
     hypothesis_texts = tokenizer.decode(hypotheses)
-    cross_entropy = totals["cross_entropy_sum"] / totals["tokens"]
-    results = {
-        "sentences": len(ids),
-        "skipped_too_long": report["too_long"],
-        "loss": cross_entropy,
-        "perplexity": metrics.perplexity(cross_entropy),
-        "teacher_forced_token_accuracy": totals["correct"] / totals["tokens"],
-        "free_running_token_accuracy": metrics.token_accuracy(references, hypotheses),
-        "exact_match": metrics.exact_match(reference_texts, hypothesis_texts),
-        "bleu": metrics.corpus_bleu(reference_texts, hypothesis_texts),
-    }
-    if config.model.latent_mode == "variational":
-        results["kl"] = totals["kl_sum"] / totals["sentences"]
-        results["active_units"] = metrics.active_units(np.concatenate(means), delta=0.01)
+    lengths = np.array([len(row) for row in ids] if lengths is None else lengths)
+
+    def figures(rows: np.ndarray) -> dict:
+        sums = {key: float(values[rows].sum()) for key, values in terms.items()}
+        refs, hyps = [references[i] for i in rows], [hypotheses[i] for i in rows]
+        ref_texts, hyp_texts = [reference_texts[i] for i in rows], [hypothesis_texts[i] for i in rows]
+        cross_entropy = sums["cross_entropy_sum"] / max(sums["tokens"], 1.0)
+        return {
+            "loss": cross_entropy,
+            "teacher_forced_token_accuracy": sums["correct"] / max(sums["tokens"], 1.0),
+            "free_running_token_accuracy": metrics.token_accuracy(refs, hyps),
+            "exact_match": metrics.exact_match(ref_texts, hyp_texts),
+            "bleu": metrics.corpus_bleu(ref_texts, hyp_texts),
+        }
+
+    everything = np.arange(len(ids))
+    results = figures(everything)
+    results["perplexity"] = metrics.perplexity(results["loss"])
+    if model.model_config.latent_mode == "variational":
+        results["kl"] = float(terms["kl_sum"].sum()) / len(ids)
+        results["active_units"] = metrics.active_units(means, delta=0.01)
+    by_length = {}
+    for low, high in buckets or metrics.length_buckets(max_tokens):
+        rows = everything[(lengths >= low) & (lengths <= high)]
+        entry = {"tokens": [low, high], "sentences": int(len(rows)), "share": len(rows) / len(ids)}
+        if len(rows):
+            entry.update(figures(rows))
+        by_length[metrics.bucket_label((low, high))] = entry
+    results["by_length"] = by_length
     results["examples"] = [
-        {"input": a, "reconstruction": b} for a, b in list(zip(reference_texts, hypothesis_texts))[:5]
+        {"input": a, "reconstruction": b} for a, b in list(zip(reference_texts, hypothesis_texts))[:examples]
     ]
     return results
+
+
+def _teacher_forced_terms(model, ids: list, batch_size: int) -> tuple[dict, np.ndarray]:
+    """Per-sentence teacher-forced sums (`cross_entropy_sum`, `tokens`, `correct`, `kl_sum`) and latent means."""
+    import tensorflow as tf
+
+    function = _cached(model, "_evaluate_terms", lambda: tf.function(
+        lambda batch: training_step.sentence_terms(model, batch), reduce_retracing=True
+    ))  # fmt: skip
+    keys = ("cross_entropy_sum", "tokens", "correct", "kl_sum")
+    terms = {key: np.zeros(len(ids)) for key in keys}
+    means = np.zeros((len(ids), model.model_config.latent_dim), np.float32)
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        encoder_tokens = pipeline.pad_batch(chunk)
+        decoder_tokens = pipeline.pad_batch([[BOS_ID, *row] for row in chunk])
+        targets = pipeline.pad_batch([[*row, EOS_ID] for row in chunk])
+        batch = ({"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}, targets)
+        outputs = function(batch)
+        for key in keys:
+            terms[key][start : start + len(chunk)] = outputs[key].numpy()
+        means[start : start + len(chunk)] = outputs["mean"].numpy()
+    return terms, means
+
+
+def _greedy_reconstructions(model, ids: list, max_tokens: int, batch_size: int, means: np.ndarray):
+    """Reference and greedy-decoded token lists of every sentence, in order."""
+    settings = decoding.DecodingSettings(max_length=max_tokens + 8)
+    references, hypotheses = [], []
+    for start in range(0, len(ids), batch_size):
+        result = decoding.decode(model, means[start : start + batch_size], settings)
+        for row, reference in enumerate(ids[start : start + batch_size]):
+            references.append([int(t) for t in reference])
+            hypotheses.append([int(t) for t in result.tokens[row, : result.lengths[row]]])
+    return references, hypotheses
+
+
+def _cached(model, name: str, build):
+    """A function stored on the model, so repeated evaluations (every epoch) trace once."""
+    if getattr(model, name, None) is None:
+        object.__setattr__(model, name, build())
+    return getattr(model, name)
 
 
 def held_out_texts(loaded: bundle_lib.Bundle, dataset=None, split: str = "test", limit=None, **source) -> list[str]:
@@ -123,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"Model {args.model} on {results['sentences']:,} sentences ({results['skipped_too_long']} too long, skipped)")
     for key, value in results.items():
-        if key not in ("examples", "sentences", "skipped_too_long"):
+        if key not in ("examples", "sentences", "skipped_too_long", "by_length"):
             print(f"  {key:32s} {value:.4f}" if isinstance(value, float) else f"  {key:32s} {value}")
+    print("\n" + "\n".join(model_card.length_table(results["by_length"])) + "\n")
     for example in results["examples"]:
         print(f"  {example['input']}\n    → {example['reconstruction']}")
     return 0
