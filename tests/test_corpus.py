@@ -1,6 +1,7 @@
 """Tests for training/corpus.py: the WordNet line parser, the split rule and the shipped corpus."""
 
 import gzip
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -91,11 +92,12 @@ def _read(path: Path) -> list[str]:
         return file.read().splitlines()
 
 
-def test_shipped_corpus_splits_are_sorted_disjoint_and_follow_the_rule():
+def test_shipped_corpus_splits_are_in_hash_order_disjoint_and_follow_the_rule():
     splits = {split: _read(CORPUS_DIR / f"{split}.txt.gz") for split in corpus.SPLITS}
     for split, sentences in splits.items():
         assert len(sentences) > 1000, split
-        assert sentences == sorted(set(sentences)), f"{split} is not sorted and unique"
+        assert len(set(sentences)) == len(sentences), f"{split} has duplicates"
+        assert sentences == sorted(sentences, key=corpus.order_key), f"{split} is not in hash order"
         assert all(corpus.split_of(sentence) == split for sentence in sentences[:500])
     train, validation, test = (set(splits[split]) for split in corpus.SPLITS)
     assert not train & validation and not train & test and not validation & test
@@ -138,3 +140,20 @@ def test_missing_wordnet_dir_is_a_clear_error(tmp_path, capsys):
     assert "install Debian package wordnet-base or pass --wordnet-dir" in error
     assert len(error.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def _total_variation(sample, population) -> float:
+    """Half the L1 distance between two empirical distributions (0: equal, 1: disjoint)."""
+    a, b = Counter(sample), Counter(population)
+    return 0.5 * sum(abs(a[k] / len(sample) - b[k] / len(population)) for k in set(a) | set(b))
+
+
+def test_any_prefix_of_a_shipped_split_represents_it():
+    # A --limit, the validation sample and the explorer's sentences all read a file from its start.
+    for split in corpus.SPLITS:
+        sentences = _read(CORPUS_DIR / f"{split}.txt.gz")
+        prefix = sentences[:1000]
+        letters = lambda texts: [t[0].upper() for t in texts]  # noqa: E731
+        words = lambda texts: [min(len(t.split()), 20) // 4 for t in texts]  # noqa: E731
+        assert _total_variation(letters(prefix), letters(sentences)) < 0.1, split
+        assert _total_variation(words(prefix), words(sentences)) < 0.1, split

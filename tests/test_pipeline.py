@@ -155,3 +155,14 @@ def test_num_batches_counts_what_make_dataset_gives(
     options = dict(bucket_boundaries=bucket_boundaries, drop_remainder=drop_remainder)
     dataset = make_dataset(ids, batch_size, word_dropout_rate=0.3, **options)
     assert num_batches(ids, batch_size, **options) == sum(1 for _ in dataset)
+
+
+def test_shuffle_draws_from_the_whole_set_from_the_first_batch():
+    # More sentences than the shuffle buffer used to hold (100k): the first batch of an epoch must come
+    # from everywhere, not only from the first rows. Each one-token sentence is its own row number + 4.
+    count = 120_000
+    rows = tf.RaggedTensor.from_row_lengths(tf.range(4, count + 4, dtype=tf.int32), tf.ones(count, tf.int64))
+    dataset = make_dataset(rows, batch_size=1000, shuffle=True, seed=3, bucket_boundaries=None)
+    first_batch = next(iter(dataset))[0]["encoder_tokens"].numpy().ravel() - 4
+    late = int((first_batch >= 100_000).sum())
+    assert 100 < late < 250  # about 1000 * 20k / 120k = 167 when uniform; ~0 with a 100k buffer

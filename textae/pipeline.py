@@ -21,7 +21,6 @@ from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 # Encoder lengths a batch is padded to. Close steps keep padding low where most sentences are.
 BUCKET_BOUNDARIES = (6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40, 48, 64)
-MAX_SHUFFLE_BUFFER = 100_000
 
 
 def tokenize_texts(
@@ -141,10 +140,13 @@ def make_dataset(
     if lengths.min() < 1:
         raise ValueError(f"Sentence {int(np.argmin(lengths))} has no tokens; use tokenize_texts(min_tokens=1).")
 
-    dataset = tf.data.Dataset.from_tensor_slices(ragged)
     if shuffle:
-        buffer_size = min(len(lengths), MAX_SHUFFLE_BUFFER)
-        dataset = dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=True)
+        # A uniform shuffle of the whole set every epoch: shuffle the row numbers (a buffer of scalars
+        # that holds every sentence whatever its size), then look the rows up.
+        dataset = tf.data.Dataset.range(len(lengths)).shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.map(lambda row: ragged[row])
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(ragged)
     if repeat:
         dataset = dataset.repeat()
     noise = _make_noise(seed, word_dropout_rate, word_blank_rate, shuffle_distance)

@@ -10,7 +10,9 @@ after one, `"a just and lasting peace"- A.Lincoln`, is dropped. In both, backtic
 apostrophes (WordNet writes `word' for 'word'), whitespace runs one space, and a trailing ; : ,
 is removed. Kept: 1 to --max-words words with balanced quotes, parentheses and brackets; exact
 duplicates are removed and each sentence goes to the split named by a hash of its text (split_of).
-Files are gzip with mtime 0 and no file name, sentences sorted: same input, same bytes.
+Within each file sentences are in hash order (order_key), so any prefix of a file (a --limit, a
+validation sample) is a uniform sample of it rather than an alphabetical slice. Files are gzip with
+mtime 0 and no file name: same input, same bytes.
 """
 
 import argparse
@@ -30,6 +32,11 @@ MISSING_HINT = "install Debian package wordnet-base or pass --wordnet-dir"
 # One or more quoted pieces, optionally followed by an attribution such as `- Sinclair Lewis`.
 _EXAMPLE_SEGMENT = re.compile(r'^(?:"[^"]*"\s*)+(?:-+\s*[^"]*)?$')
 _QUOTED = re.compile(r'"([^"]*)"')
+
+
+def order_key(sentence: str) -> str:
+    """Where a sentence goes within its file: a salted SHA-256, independent of `split_of`'s hash."""
+    return hashlib.sha256(b"textae-order\0" + sentence.encode("utf-8")).hexdigest()
 
 
 def split_of(sentence: str) -> str:
@@ -196,7 +203,7 @@ def gzip_bytes(lines: list[str]) -> bytes:
 
 
 def write_corpus(sentences: list[str], output_dir) -> dict[str, dict]:
-    """Write {train,validation,test}.txt.gz into output_dir.
+    """Write {train,validation,test}.txt.gz into output_dir, each in hash order.
 
     Returns:
         {split: {"path": Path, "sentences": int, "bytes": int, "sha256": str}}.
@@ -204,7 +211,7 @@ def write_corpus(sentences: list[str], output_dir) -> dict[str, dict]:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     by_split = {split: [] for split in SPLITS}
-    for sentence in sorted(set(sentences)):
+    for sentence in sorted(set(sentences), key=order_key):
         by_split[split_of(sentence)].append(sentence)
     written = {}
     for split, lines in by_split.items():
@@ -226,7 +233,8 @@ def render_readme(by_source: dict[str, list[str]], written: dict[str, dict], max
 
 {total:,} unique English sentences from the WordNet 3.0 database: {len(by_source["definitions"]):,} definitions
 (glosses) and {len(by_source["examples"]):,} quoted example sentences ({both:,} in both). One sentence a line,
-UTF-8, gzip, sorted within each file.
+UTF-8, gzip, in a fixed hash order within each file (`order_key`: SHA-256 of `"textae-order\\0"`
+and the sentence), so any prefix of a file is a uniform sample of it.
 
 | file | sentences | bytes | SHA-256 |
 |---|---:|---:|---|

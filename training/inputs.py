@@ -16,6 +16,7 @@ import numpy as np
 from textae import cleaning, data, pipeline
 from textae.config import Config
 from textae.tokenizer import Tokenizer
+from training import corpus
 
 
 @dataclasses.dataclass
@@ -63,7 +64,9 @@ def load_sentences(config: Config) -> tuple[list[str], list[str], list[str]]:
             texts, validation = (texts + validation)[:-held], (texts + validation)[-held:]
         if not texts:
             raise data.DataError("Need at least two sentences to train (one is held out for validation).")
-    validation = validation[: config.train.validation_size]
+    # A fixed sample that represents the split whatever order the text came in (hash order; the shipped
+    # corpus is stored in that order, so there it is simply the first sentences).
+    validation = sorted(validation, key=corpus.order_key)[: config.train.validation_size]
     report.append(f"validation: {len(validation):,} sentences ({'shipped split' if shipped else 'hash-held-out 3%'})")
     return texts, validation, report
 
