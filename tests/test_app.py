@@ -198,3 +198,27 @@ def test_explore_without_cached_latents_encodes_the_shipped_corpus(tiny_bundle, 
     assert figure.count('"text"') >= 1 and "Nearest neighbours" not in _markdown(at)
     sentences, vectors = models.corpus_latents(models.load_autoencoder(str(tiny_bundle)), str(tiny_bundle))
     assert 1000 <= len(sentences) <= models.CORPUS_SIZE and vectors.shape == (len(sentences), 16)
+
+
+def test_metrics_panel_charts_reconstruction_by_length(app_bundle, tmp_path, monkeypatch):
+    import json
+
+    from test_plots import _by_length
+
+    path = tmp_path / "charted" / "model"
+    shutil.copytree(app_bundle, path)
+    metrics = {"test": {"exact_match": 0.5, "by_length": _by_length()}, "training": {"epochs": 3}}
+    (path / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    monkeypatch.setenv(models.MODEL_DIRS_VARIABLE, str(path))
+    monkeypatch.setenv(models.RUNS_DIR_VARIABLE, str(tmp_path / "no-runs"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    texts = [element.value for element in at.sidebar.markdown]
+    assert any("Reconstruction by sentence length" in text and "test split" in text for text in texts)
+    charts = at.get("plotly_chart")
+    assert charts, "no chart in the Metrics panel"
+    figure = json.loads(charts[0].proto.spec)
+    assert figure["data"][0]["x"] == ["1–8", "9–16", "17–24", "25–32"]  # the empty 33–48 bucket is left out
+    assert any("| test.exact_match | 0.5 |" in text for text in texts)  # the flat figures stay, by_length not
+    assert not any("by_length" in text for text in texts)

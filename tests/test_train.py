@@ -142,6 +142,20 @@ def test_tiny_run_exports_validation_latents_for_the_projector(tiny_run):
     assert "validation_latents" in (folder / "projector_config.pbtxt").read_text(encoding="utf-8")
 
 
+def test_tiny_run_writes_learning_curves_and_validation_by_length(tiny_run):
+    run_dir, result = tiny_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    points = [json.loads(line) for line in (run_dir / "logs" / "curves.jsonl").read_text().splitlines()]
+    assert [point["epoch"] for point in points] == [1]
+    assert points[0]["minutes"] > 0 and set(points[0]["by_length"]) == {"1-8", "9-16", "17-24", "25-32", "33-48"}
+    assert (run_dir / "logs" / "learning_curves.png").read_bytes().startswith(b"\x89PNG")
+    assert list((run_dir / "logs" / "by_length").glob("events.out.tfevents.*"))  # TensorBoard scalars beside them
+    metrics = json.loads((run_dir / "model" / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["validation"]["by_length"]) == set(points[0]["by_length"])
+    card = (run_dir / "model" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Reconstruction by sentence length (validation split)" in card and "| 9–16 |" in card
+
+
 def test_a_finished_run_is_not_trained_again(tiny_run):
     run_dir, _ = tiny_run
     result = run_train(*QUICK, "--output", str(run_dir), timeout=120)

@@ -30,6 +30,38 @@ def _flatten(values: dict, prefix: str = "") -> list[tuple[str, Any]]:
     return rows
 
 
+BY_LENGTH_PLOT = "by_length.png"
+
+
+def split_by_length(metrics: dict) -> tuple[dict, dict]:
+    """`metrics` without the by-length tables of its splits, and those tables: `{"test": {...}}`."""
+    metrics, tables = dict(metrics), {}
+    for split in ("test", "validation"):
+        section = metrics.get(split)
+        if isinstance(section, dict) and section.get("by_length"):
+            tables[split] = section["by_length"]
+            metrics[split] = {key: value for key, value in section.items() if key != "by_length"}
+    return metrics, tables
+
+
+def length_table(by_length: dict) -> list[str]:
+    """Figures by sentence length (`training.evaluate`'s `by_length`) as a Markdown table."""
+    lines = [
+        "| tokens | sentences | share | exact match | BLEU | teacher-forced acc. | free-running acc. |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, entry in by_length.items():
+        if not entry["sentences"]:
+            lines.append(f"| {label.replace('-', '–')} | 0 | 0 % | – | – | – | – |")
+            continue
+        lines.append(
+            f"| {label.replace('-', '–')} | {entry['sentences']:,} | {entry['share']:.0%} | {entry['exact_match']:.3f} "
+            f"| {entry['bleu']:.1f} | {entry['teacher_forced_token_accuracy']:.3f} "
+            f"| {entry['free_running_token_accuracy']:.3f} |"
+        )
+    return lines
+
+
 def render_model_card(config: Config, metrics: dict | None = None, notes: str = "", command: str | None = None) -> str:
     """A markdown model card: what the model is, its architecture, metrics, how to reproduce it, its limits.
 
@@ -72,8 +104,20 @@ def render_model_card(config: Config, metrics: dict | None = None, notes: str = 
         "## Metrics",
         "",
     ]
-    rows = _flatten(metrics or {})
+    metrics, by_length = split_by_length(metrics or {})
+    rows = _flatten(metrics)
     lines += _table(rows) if rows else ["No metrics were recorded."]
+    for split, table in by_length.items():
+        lines += [
+            "",
+            f"## Reconstruction by sentence length ({split} split)",
+            "",
+            f"Greedy reconstructions of the {split} split, by the sentence's length in this model's tokens.",
+            "",
+            *length_table(table),
+        ]
+        if split == "test":
+            lines += ["", f"![Exact match and BLEU by sentence length]({BY_LENGTH_PLOT})"]
     lines += [
         "",
         "## How to reproduce",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import plotly.graph_objects as go
 import streamlit as st
 
+from textae import model_card
 from textae.decoding import DecodingSettings
 
 METHOD_LABELS = {"greedy": "Greedy (most likely token)", "beam": "Beam search", "sample": "Sampling"}
@@ -39,11 +41,37 @@ def describe(autoencoder) -> None:
     with st.sidebar.expander("Model card"):
         st.markdown(autoencoder.card or "This model folder has no MODEL_CARD.md.")
     with st.sidebar.expander("Metrics"):
-        rows = _flatten(autoencoder.metrics or {})
+        metrics, by_length = model_card.split_by_length(autoencoder.metrics or {})
+        for split, table in by_length.items():
+            st.markdown(f"**Reconstruction by sentence length** ({split} split, greedy)")
+            st.plotly_chart(by_length_figure(table), width="stretch", config={"displayModeBar": False})
+        rows = _flatten(metrics)
         if rows:
             st.markdown("\n".join(["| metric | value |", "| --- | --- |", *[f"| {k} | {v} |" for k, v in rows]]))
         else:
             st.caption("No metrics were recorded for this model.")
+
+
+def by_length_figure(by_length: dict) -> go.Figure:
+    """Exact match (bars) and BLEU / 100 (line) per sentence-length bucket."""
+    entries = {label.replace("-", "–"): entry for label, entry in by_length.items() if entry.get("sentences")}
+    labels = list(entries)
+    figure = go.Figure()
+    figure.add_bar(
+        x=labels, y=[e["exact_match"] for e in entries.values()], name="exact match",
+        text=[f"{e['exact_match']:.2f}" for e in entries.values()], textposition="outside",
+        customdata=[[e["sentences"], e["share"]] for e in entries.values()],
+        hovertemplate="%{x} tokens: exact match %{y:.3f}<br>%{customdata[0]} sentences (%{customdata[1]:.0%})",
+    )  # fmt: skip
+    figure.add_scatter(
+        x=labels, y=[e["bleu"] / 100 for e in entries.values()], name="BLEU / 100", mode="lines+markers",
+        hovertemplate="%{x} tokens: BLEU %{customdata:.1f}", customdata=[e["bleu"] for e in entries.values()],
+    )  # fmt: skip
+    figure.update_layout(
+        height=260, margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(range=[0, 1.12], title=None),
+        xaxis=dict(title="tokens"), legend=dict(orientation="h", y=-0.35), showlegend=True,
+    )  # fmt: skip
+    return figure
 
 
 def decoding_settings() -> DecodingSettings:

@@ -18,9 +18,12 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from textae import bundle  # noqa: E402
+from textae import (
+    bundle,  # noqa: E402
+    model_card,  # noqa: E402
+)
 from textae.autoencoder import TextAE  # noqa: E402
-from training import evaluate  # noqa: E402
+from training import evaluate, plots  # noqa: E402
 
 EXPLORER_SENTENCES = 2000
 
@@ -48,7 +51,10 @@ def ship(run: Path, output: Path, notes: str = "", limit: int | None = None) -> 
         loaded.config,
         metrics=metrics,
         card=card,
-        extra_files={bundle.LATENTS_FILE: bundle.latents_to_bytes(sentences, vectors)},
+        extra_files={
+            bundle.LATENTS_FILE: bundle.latents_to_bytes(sentences, vectors),
+            model_card.BY_LENGTH_PLOT: plots.by_length(results["by_length"], "Test split: reconstruction by length"),
+        },
     )
     return metrics
 

@@ -22,13 +22,13 @@ import keras
 import tensorflow as tf
 
 from textae import bundle, pipeline
-from textae.config import Config
+from textae.config import LEARNING_RATE_SCHEDULES, Config
 from textae.files import write_atomic
 from textae.model import TextAutoencoder
 from textae.optimizers import FusedAdam
 from textae.tokenizer import Tokenizer
 from training import callbacks as run_callbacks
-from training import distribute, inputs, loop, projector
+from training import curves, distribute, inputs, loop, projector
 
 
 @dataclasses.dataclass
@@ -41,22 +41,52 @@ class TrainResult:
     model: TextAutoencoder | None = None  # the trained model (for tests and notebooks)
 
 
-def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
+def learning_rate(config: Config, steps_per_epoch: int | None = None):
+    """The learning rate or its schedule: optional linear warm-up, then constant or cosine decay."""
+    train = config.train
+    if train.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
+        raise ValueError(
+            f"--learning-rate-schedule must be one of {', '.join(LEARNING_RATE_SCHEDULES)}; "
+            f"got {train.learning_rate_schedule!r}."
+        )
+    if train.warmup_steps < 0 or train.decay_steps < 0:
+        raise ValueError(
+            f"--warmup-steps and --decay-steps must be 0 or more, got {train.warmup_steps}, {train.decay_steps}."
+        )
+    if train.learning_rate_schedule == "constant" and not train.warmup_steps:
+        return train.learning_rate
+    if train.reduce_lr_patience:
+        raise ValueError("--reduce-lr-patience needs a constant learning rate; drop it or the schedule and warm-up.")
+    decay_steps = train.decay_steps or max(
+        1, train.epochs * (train.steps_per_epoch or steps_per_epoch or 1) - train.warmup_steps
+    )
+    cosine = train.learning_rate_schedule == "cosine"
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if train.warmup_steps else train.learning_rate,
+        decay_steps,
+        alpha=0.05 if cosine else 1.0,  # alpha 1: no decay, a constant rate after the warm-up
+        warmup_target=train.learning_rate if train.warmup_steps else None,
+        warmup_steps=train.warmup_steps,
+    )
+
+
+def make_optimizer(config: Config, steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
     train = config.train
     clip = {"global_clipnorm": train.clipnorm} if train.clipnorm and train.clipnorm > 0 else {}
+    rate = learning_rate(config, steps_per_epoch)
     if train.optimizer == "adam":
-        return FusedAdam(train.learning_rate, **clip)
+        return FusedAdam(rate, **clip)
     if train.optimizer == "sgd":
-        return keras.optimizers.SGD(train.learning_rate, momentum=0.9, **clip)
+        return keras.optimizers.SGD(rate, momentum=0.9, **clip)
     raise ValueError(f"--optimizer must be adam or sgd, got {train.optimizer!r}.")
 
 
-def build_model(config: Config, strategy) -> TextAutoencoder:
+def build_model(config: Config, strategy, steps_per_epoch: int | None = None) -> TextAutoencoder:
     """The model and optimizer, created inside the strategy's scope."""
     with strategy.scope():
         model = TextAutoencoder(config.model)
         model.build()
-        model.compile(optimizer=make_optimizer(config), jit_compile=False)
+        model.compile(optimizer=make_optimizer(config, steps_per_epoch), jit_compile=False)
         model.optimizer.build(model.trainable_variables)
     return model
 
@@ -115,20 +145,22 @@ def train(
         flush=True,
     )
 
-    model = build_model(config, strategy)
+    batch_size = config.train.batch_size
+    sizes = tuple(pipeline.num_batches(ids, batch_size) for ids in (prepared.train_ids, prepared.validation_ids))
+    model = build_model(config, strategy, steps_per_epoch=sizes[0])
     print(f"model: {model.count_params():,} parameters", flush=True)
     log_dir = str(run_dir / "logs")
 
-    def save(logs, epoch):
+    def save(logs, epoch, validation=None):
         if chief:
             metrics = {key: float(value) for key, value in logs.items()}
             metrics.update(epochs=epoch, train_seconds=round(time.monotonic() - started, 1))
+            if validation:  # the by-length figures of the fixed validation sample, for the card and the app
+                metrics["validation"] = validation
             notes = f"Trained for {epoch} epoch(s) in {run_dir}."
             card = bundle.render_model_card(config, metrics, notes=notes, command=command)
             bundle.save_bundle(run_dir / "model", inference_copy(model), prepared.tokenizer, config, metrics, card)
 
-    batch_size = config.train.batch_size
-    sizes = tuple(pipeline.num_batches(ids, batch_size) for ids in (prepared.train_ids, prepared.validation_ids))
     if distribute.is_multi_worker(strategy):
         history, nan, resumed = loop.fit_multi_worker(
             model, strategy, train_ds, validation_ds, config, run_dir, save, sizes=sizes
@@ -154,10 +186,12 @@ def _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, sav
     guard = run_callbacks.NaNGuard()
     save_freq = config.train.checkpoint_every_steps or "epoch"
     backup = run_callbacks.AtomicBackupAndRestore(str(run_dir / "backup"), guard, save_freq=save_freq)
+    length_curves = curves.LengthCurves(prepared.tokenizer, prepared.validation_ids, config.data.max_tokens, log_dir)
     callback_list = [
         guard,
         backup,
-        run_callbacks.BundleWriter(save, guard),
+        length_curves,  # before the bundle, which carries its latest figures
+        run_callbacks.BundleWriter(lambda logs, epoch: save(logs, epoch, length_curves.latest), guard),
         run_callbacks.SampleReconstructions(prepared.tokenizer, prepared.validation_texts, log_dir),
         run_callbacks.TimeLimit(config.train.max_minutes),
         keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
