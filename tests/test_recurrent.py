@@ -186,3 +186,31 @@ def test_lstm_accepts_an_empty_batch(inputs, training):
     run = tf.function(lambda x: layer(x, mask=tf.ones(tf.shape(x)[:2], tf.bool), training=training))
     outputs = run(tf.zeros((0, 5, 4)))
     assert [tuple(o.shape) for o in outputs] == [(0, 5, UNITS), (0, UNITS), (0, UNITS)]
+
+
+@pytest.mark.parametrize("cell_type", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("training", [True, False])
+def test_constant_input_projected_once_matches_stock_layer(count_fused_calls, cell_type, training):
+    # The decoder's first layer: the last features (the latent vector) repeat at every step.
+    rng = np.random.default_rng(1)
+    varying = rng.normal(size=(3, 5, 4)).astype("float32")
+    constant = np.repeat(rng.normal(size=(3, 1, 3)).astype("float32"), 5, axis=1)
+    x = np.concatenate([varying, constant], axis=-1)  # (B, T, 4 + 3)
+    stock, fused = _pair(cell_type, return_sequences=True)
+    _copy_weights(stock, fused, x, MASK)
+    fused.constant_input_units = 3
+
+    def outputs_and_gradients(layer):
+        with tf.GradientTape() as tape:
+            tensor = tf.constant(x)
+            tape.watch(tensor)
+            sequence, *final = layer(tensor, mask=MASK, training=training)
+            loss = tf.reduce_sum(tf.sin(sequence)) + sum(tf.reduce_sum(tf.cos(s)) for s in final)
+        d_x, *d_weights = tape.gradient(loss, [tensor] + layer.trainable_variables)
+        # The constant features count once per sequence, so compare their gradient summed over steps.
+        d_constant = tf.reduce_sum(d_x[:, :, 4:], axis=1)
+        return [sequence, *final, d_x[:, :, :4], d_constant, *d_weights]
+
+    count_fused_calls.clear()
+    _assert_all_close(outputs_and_gradients(stock), outputs_and_gradients(fused), atol=1e-5)
+    assert count_fused_calls  # the fused path ran

@@ -73,6 +73,8 @@ class TextAutoencoder(keras.Model):
             layer_type(c.hidden_dim, return_sequences=True, return_state=True, name=f"decoder_{index}")
             for index in range(c.num_layers)
         ]
+        # The first decoder layer's input ends with the latent vector, the same at every step.
+        self.decoder_layers[0].constant_input_units = c.latent_dim
         if c.tie_embeddings:
             # Press & Wolf 2017: logits = W_embedding h'; h' projected to E when H != E.
             self.output_bottleneck = keras.layers.Dense(c.embedding_dim, name="output_bottleneck")

@@ -187,29 +187,50 @@ def lstm_sequence(projected, h0, c0, recurrent_kernels, differentiable: bool = T
     return run(*projected, h0, c0, *recurrent_kernels)
 
 
-def lstm_masked(sequences, states, cell, mask, go_backwards, zero_output_for_mask, return_sequences, training=False):
+def split_constant(sequences, kernel, constant_units: int):
+    """Split `(B, T, D)` inputs whose last `constant_units` features are the same at every step.
+
+    Returns `(varying (B, T, D - C), constant (B, C) or None, varying kernel rows, constant kernel rows)`:
+    the constant part's share of the input projection is then computed once per sequence, not per step.
+    """
+    if not constant_units:
+        return sequences, None, kernel, None
+    width = tf.shape(sequences)[-1] - constant_units
+    return sequences[:, :, :width], sequences[:, 0, width:], kernel[:-constant_units], kernel[-constant_units:]
+
+
+def lstm_masked(
+    sequences, states, cell, mask, go_backwards, zero_output_for_mask, return_sequences, training=False,
+    constant_units: int = 0,
+):  # fmt: skip
     """`fused_loop`'s result for an LSTM over `(B, T, D)` inputs, computed with `lstm_sequence`.
 
     Masked steps hold the state, so the layer's result is the recurrence over
     each row's real steps alone: they are moved to the front of the row (a
     no-op for right-padded masks), run without masking, and read back, the
     final state at each row's length and the output at each position from the
-    number of real steps seen so far.
+    number of real steps seen so far. The last `constant_units` input features
+    are the same at every step (the decoder's latent vector): their product with
+    the kernel is computed once per sequence.
     """
     h0, c0 = states
     batch, steps = tf.shape(sequences)[0], tf.shape(sequences)[1]
     mask = tf.ones([batch, steps], tf.bool) if mask is None else tf.cast(mask, tf.bool)
     if go_backwards:  # Keras's processing order
         sequences, mask = tf.reverse(sequences, [1]), tf.reverse(mask, [1])
+    sequences, constant, kernel, constant_kernel = split_constant(sequences, cell.kernel, constant_units)
     real_first = tf.argsort(tf.cast(~mask, tf.int32), axis=1, stable=True)  # (B, T)
     # One gather reorders each row's steps and makes the inputs time-major: (T, B, D).
     rows = tf.broadcast_to(tf.range(batch)[None, :], [steps, batch])
     sequences = tf.gather_nd(sequences, tf.stack([rows, tf.transpose(real_first)], axis=-1))
     flat = tf.reshape(sequences, [steps * batch, tf.shape(sequences)[-1]])  # explicit: a replica may get 0 rows
-    gates = zip(tf.split(cell.kernel, 4, axis=1), tf.split(cell.bias, 4))  # splitting weights once is cheap
+    gates = zip(tf.split(kernel, 4, axis=1), tf.split(cell.bias, 4))  # splitting weights once is cheap
     # Plain products on the flattened time-major inputs: einsum's transposes made them and their gradients slow.
     units = tf.shape(cell.recurrent_kernel)[0]
     projected = [tf.reshape(tf.matmul(flat, kernel) + bias, [steps, batch, units]) for kernel, bias in gates]
+    if constant is not None:
+        per_sequence = tf.split(tf.matmul(constant, constant_kernel), 4, axis=1)  # (B, H) per gate
+        projected = [p + c[None] for p, c in zip(projected, per_sequence)]
     recurrent_kernels = tf.split(cell.recurrent_kernel, 4, axis=1)
     hidden, cells = lstm_sequence(projected, h0, c0, recurrent_kernels, differentiable=training)  # (T, B, H)
     lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
@@ -283,7 +304,12 @@ class _FusedMixin:
     """Replaces `inner_loop` on CPU; defers to the stock layer on GPU.
 
     Subclasses give `_input_bias()` and `_step()` for `fused_loop`, or override `_run`.
+    `constant_input_units`, set by the model (not a constructor argument, so the layer's
+    config stays Keras's), says how many of the last input features are the same at
+    every step; the CPU path projects those once per sequence.
     """
+
+    constant_input_units = 0
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if gpu_available():
@@ -306,7 +332,10 @@ class _FusedMixin:
 
     def _run(self, sequences, states, mask, options, training):
         kernel = tf.convert_to_tensor(self.cell.kernel)
+        sequences, constant, kernel, constant_kernel = split_constant(sequences, kernel, self.constant_input_units)
         projected = tf.einsum("btd,dg->btg", sequences, kernel) + self._input_bias()  # (B, T, G)
+        if constant is not None:
+            projected += tf.matmul(constant, constant_kernel)[:, None, :]
         return fused_loop(self._step(), projected, states, mask, **options)
 
 
@@ -316,7 +345,10 @@ class LSTM(_FusedMixin, keras.layers.LSTM):
 
     def _run(self, sequences, states, mask, options, training):
         # The hand-written gradient pays for itself only when a gradient is taken: training.
-        return lstm_masked(sequences, states, self.cell, mask, **options, training=training is True)
+        return lstm_masked(
+            sequences, states, self.cell, mask, **options, training=training is True,
+            constant_units=self.constant_input_units,
+        )  # fmt: skip
 
 
 @keras.saving.register_keras_serializable(package="textae")

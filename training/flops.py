@@ -6,8 +6,9 @@ G gates (4 LSTM, 3 GRU, 1 simple RNN):
 
 - encoder, per encoder token, per layer and direction: 2·(I + H)·G·H, where I
   is the layer's input width (E for the first layer, H or 2H after it);
-- decoder, per decoder token, per layer: 2·(I + H)·G·H with I = E + Z for the
-  first layer (the latent vector is fed at every step) and H after it;
+- decoder, per decoder token, per layer: 2·(I + H)·G·H with I = E for the first
+  layer and H after it; the latent vector, fed at every step, is projected once
+  per sentence (2·Z·G·H), as the CPU path computes it (`constant_input_units`);
 - output projection, per decoder token: 2·H·V (tied: 2·H·E + 2·E·V);
 - latent and initial-state projections, per sentence: small, counted too.
 
@@ -50,7 +51,7 @@ def forward_flops(config: ModelConfig) -> ForwardFlops:
         encoder += directions * 2 * (width + hidden) * gates * hidden
         width = directions * hidden
     decoder = 0.0
-    width = config.embedding_dim + config.latent_dim
+    width = config.embedding_dim
     for _ in range(config.num_layers):
         decoder += 2 * (width + hidden) * gates * hidden
         width = hidden
@@ -62,9 +63,13 @@ def forward_flops(config: ModelConfig) -> ForwardFlops:
     context = config.num_layers * directions * states * hidden
     latent_out = 2 * config.latent_dim if config.latent_mode == "variational" else config.latent_dim
     per_sentence = 2 * context * latent_out + 2 * config.latent_dim * config.num_layers * states * hidden
+    per_sentence += 2 * config.latent_dim * gates * hidden  # the latent's share of the first decoder layer
     return ForwardFlops(encoder, decoder, per_sentence)
 
 
 def decode_step_flops(config: ModelConfig) -> float:
-    """FLOPs of one decoding step for one sentence (decoder cell + output projection)."""
-    return forward_flops(config).per_decoder_token
+    """FLOPs of one decoding step for one sentence (decoder cell + output projection).
+
+    The step loop multiplies the whole `[embedding; latent; h]` row by the kernel, latent included.
+    """
+    return forward_flops(config).per_decoder_token + 2 * config.latent_dim * GATES[config.cell_type] * config.hidden_dim
