@@ -80,8 +80,58 @@ def test_mixed_precision_policy():
     try:
         assert distribute.configure_mixed_precision("on") == "mixed_float16"
         assert distribute.configure_mixed_precision("off") == "float32"
+        assert distribute.configure_mixed_precision("bfloat16") == "mixed_bfloat16"
         with pytest.raises(ValueError, match="--mixed-precision must be one of"):
             distribute.configure_mixed_precision("half")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize(
+    "flags, policy",
+    [({"avx2", "amx_bf16", "amx_tile"}, "mixed_bfloat16"), ({"avx512f", "avx512_bf16"}, "mixed_bfloat16"),
+     ({"avx2", "fma"}, "float32"), (set(), "float32")],
+)  # fmt: skip
+def test_auto_picks_bfloat16_on_cpus_with_bfloat16_units(flags, policy):
+    import keras
+
+    try:
+        assert distribute.configure_mixed_precision("auto", flags=flags) == policy
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_cpu_flags_read_the_flags_line(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512_bf16\nbugs\t: none\n")
+    assert distribute.cpu_flags(str(cpuinfo)) == {"fpu", "avx2", "avx512_bf16"}
+    assert distribute.cpu_flags(str(tmp_path / "absent")) == set()
+
+
+def test_a_bfloat16_train_step_keeps_float32_weights_logits_and_a_finite_loss():
+    import keras
+    import tensorflow as tf
+
+    from textae.config import preset
+    from textae.model import TextAutoencoder
+
+    try:
+        distribute.configure_mixed_precision("bfloat16")
+        config = preset("tiny").model
+        model = TextAutoencoder(config)
+        model.build()
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        tokens = tf.constant([[5, 6, 7, 0], [8, 9, 0, 0]], tf.int32)
+        batch = (
+            {"encoder_tokens": tokens, "decoder_tokens": tf.constant([[2, 5, 6, 7, 0], [2, 8, 9, 0, 0]])},
+            tf.constant([[5, 6, 7, 3, 0], [8, 9, 3, 0, 0]]),
+        )
+        assert model(batch[0]).dtype == tf.float32
+        before = [w.numpy().copy() for w in model.trainable_weights]
+        logs = model.train_step(batch)
+        assert np.isfinite(float(logs["loss"]))
+        assert all(w.dtype == "float32" for w in model.trainable_weights)
+        assert any(not np.array_equal(a, w.numpy()) for a, w in zip(before, model.trainable_weights))
     finally:
         keras.mixed_precision.set_global_policy("float32")
 

@@ -16,6 +16,7 @@ LATENT_MODES = ("deterministic", "variational")
 SAMPLING_SCHEDULES = ("constant", "linear", "exponential", "inverse_sigmoid")
 SAMPLING_MODES = ("parallel", "sequential")
 KL_SCHEDULES = ("linear", "logistic", "cyclical", "constant")
+LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass
@@ -80,6 +81,7 @@ class ModelConfig:
     kl_anneal_steps: int = 5000
     kl_cycles: int = 4
     free_bits: float = 0.0  # nats per latent dimension
+    label_smoothing: float = 0.0  # training objective only; reported losses stay plain cross-entropy
 
     def validate(self) -> None:
         """Raise ValueError naming the first impossible setting."""
@@ -89,7 +91,7 @@ class ModelConfig:
         _choice(self, "sampling_schedule", SAMPLING_SCHEDULES)
         _choice(self, "sampling_mode", SAMPLING_MODES)
         _choice(self, "kl_schedule", KL_SCHEDULES)
-        for name in ("embedding_dropout_rate", "dropout_rate", "sampling_min"):
+        for name in ("embedding_dropout_rate", "dropout_rate", "sampling_min", "label_smoothing"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}.")
@@ -118,7 +120,10 @@ class TrainConfig:
 
     epochs: int = 10
     batch_size: int = 128  # global: per replica times replicas
-    learning_rate: float = 2e-3
+    learning_rate: float = 2e-3  # the peak rate when there is a warm-up
+    learning_rate_schedule: str = "constant"  # or "cosine": decay to 5 % of the peak over decay_steps
+    warmup_steps: int = 0  # linear warm-up from 0 to learning_rate
+    decay_steps: int = 0  # cosine: steps after the warm-up (0: the rest of the run, epochs x batches)
     optimizer: str = "adam"
     clipnorm: float = 1.0
     seed: int = 0

@@ -25,7 +25,7 @@ from textae import bundle, data, decoding, pipeline, recurrent  # noqa: E402
 from textae.config import ModelConfig, preset  # noqa: E402
 from textae.model import TextAutoencoder  # noqa: E402
 from textae.tokenizer import Tokenizer  # noqa: E402
-from training import flops, trainer  # noqa: E402
+from training import distribute, flops, trainer  # noqa: E402
 
 
 def matmul_peak_gflops(sizes: tuple[int, ...] = (2048, 3072, 4096), seconds: float = 1.0) -> float:
@@ -62,22 +62,29 @@ def _counts(batches):
     return encoder, decoder, sentences
 
 
-def _build(config: ModelConfig, stock_layers: bool = False) -> TextAutoencoder:
+def _build(
+    config: ModelConfig, stock_layers: bool = False, latent_once: bool = True, policy: str = "float32"
+) -> TextAutoencoder:
     """The default preset's model and optimizer, as `training.train` builds them.
 
     `stock_layers` is the plain Keras baseline: the same model with
-    `keras.layers.LSTM/GRU/SimpleRNN` and `keras.optimizers.Adam`.
+    `keras.layers.LSTM/GRU/SimpleRNN` and `keras.optimizers.Adam`. `latent_once` False
+    projects the decoder's latent input at every step again; `policy` is the Keras dtype policy.
     """
     import keras
 
     saved = dict(recurrent.RECURRENT_LAYERS)
     if stock_layers:
         recurrent.RECURRENT_LAYERS.update(lstm=keras.layers.LSTM, gru=keras.layers.GRU, rnn=keras.layers.SimpleRNN)
+    keras.mixed_precision.set_global_policy(policy)
     try:
         model = TextAutoencoder(config)
+        if not latent_once:
+            model.decoder_layers[0].constant_input_units = 0
         model.build()
     finally:
         recurrent.RECURRENT_LAYERS.update(saved)
+        keras.mixed_precision.set_global_policy("float32")
     full = preset("default")
     full.model = config
     optimizer = trainer.make_optimizer(full)
@@ -88,9 +95,9 @@ def _build(config: ModelConfig, stock_layers: bool = False) -> TextAutoencoder:
     return model
 
 
-def time_training(config: ModelConfig, batches, repeats: int, stock_layers: bool = False) -> float:
-    """Seconds for one pass of train steps over `batches` (after a warm-up pass)."""
-    model = _build(config, stock_layers)
+def time_training(config: ModelConfig, batches, repeats: int, **variant) -> float:
+    """Seconds for one pass of train steps over `batches` (after a warm-up pass); `variant` goes to `_build`."""
+    model = _build(config, **variant)
     step = tf.function(model.train_step, reduce_retracing=True)
     for batch in batches:  # trace every bucket shape
         step(batch)
@@ -162,6 +169,8 @@ def run(quick: bool = False) -> dict:
     tf_config = dataclasses.replace(config.model, **teacher)
     seconds_tf = time_training(tf_config, batches, repeats)
     seconds_stock = time_training(tf_config, batches, repeats, stock_layers=True)
+    seconds_latent_every_step = time_training(tf_config, batches, repeats, latent_once=False)
+    seconds_bfloat16 = time_training(tf_config, batches, repeats, policy="mixed_bfloat16")
     seconds_pss = time_training(dataclasses.replace(config.model, **parallel), batches, repeats)
     seq_batches = batches[: max(2, len(batches) // 4)]
     seconds_seq = time_training(dataclasses.replace(config.model, **sequential), seq_batches, 1)
@@ -173,6 +182,10 @@ def run(quick: bool = False) -> dict:
         "flops_per_token_training": train_flops / decoder_tokens,
         "train_tokens_per_second_teacher_forcing": decoder_tokens / seconds_tf,
         "train_tokens_per_second_parallel_ss": decoder_tokens / seconds_pss,
+        "train_tokens_per_second_latent_every_step": decoder_tokens / seconds_latent_every_step,
+        "latent_once_speedup": seconds_latent_every_step / seconds_tf,
+        "train_tokens_per_second_bfloat16": decoder_tokens / seconds_bfloat16,
+        "bfloat16_speedup": seconds_tf / seconds_bfloat16,
         "train_tokens_per_second_sequential_ss": seq_tokens / seconds_seq,
         "train_gflops": train_flops / seconds_tf / 1e9,
         "train_utilization": train_flops / seconds_tf / 1e9 / peak,
@@ -189,6 +202,9 @@ def run(quick: bool = False) -> dict:
     report["model_measured"] = which
     report["tensorflow"] = tf.__version__
     report["cpu_count"] = os.cpu_count()
+    report["cpu_bfloat16_units"] = (
+        " ".join(sorted(set(distribute.BFLOAT16_CPU_FLAGS) & distribute.cpu_flags())) or "none"
+    )
     return report
 
 

@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
-MIXED_PRECISION = ("auto", "on", "off")
+MIXED_PRECISION = ("auto", "on", "off", "float16", "bfloat16")
 
 
 def cluster_size() -> int:
@@ -79,16 +79,41 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     )
 
 
-def configure_mixed_precision(mode: str = "auto") -> str:
+# CPU flags (/proc/cpuinfo) of the units that multiply bfloat16 natively: AMX tiles, AVX-512 BF16.
+BFLOAT16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo is absent, e.g. on macOS)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            for line in file:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def configure_mixed_precision(mode: str = "auto", flags: set[str] | None = None) -> str:
     """Set Keras's global dtype policy; returns the policy name.
 
-    `auto` uses `mixed_float16` on GPUs (tensor cores) and float32 on CPUs,
-    where float16 is slower. The model keeps its output layer in float32.
+    `on` (or `float16`) is `mixed_float16`, `bfloat16` is `mixed_bfloat16`, `off` is float32.
+    `auto` uses `mixed_float16` on GPUs (tensor cores), `mixed_bfloat16` on CPUs with
+    bfloat16 units (`BFLOAT16_CPU_FLAGS`; `flags` stands in for the CPU's own), and float32
+    on other CPUs, where half precision is emulated and slower. Weights stay float32, and
+    the output logits and the loss are float32 in every policy.
     """
     if mode not in MIXED_PRECISION:
         raise ValueError(f"--mixed-precision must be one of {', '.join(MIXED_PRECISION)}; got {mode!r}.")
-    use_mixed = mode == "on" or (mode == "auto" and bool(tf.config.list_physical_devices("GPU")))
-    policy = "mixed_float16" if use_mixed else "float32"
+    if mode == "auto":
+        if tf.config.list_physical_devices("GPU"):
+            mode = "float16"
+        elif set(BFLOAT16_CPU_FLAGS) & (cpu_flags() if flags is None else flags):
+            mode = "bfloat16"
+        else:
+            mode = "off"
+    policy = {"on": "mixed_float16", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}.get(mode, "float32")
     keras.mixed_precision.set_global_policy(policy)
     return policy
 
