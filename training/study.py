@@ -42,6 +42,8 @@ PROBES: dict[str, list[str]] = {
     "cosine": ["--learning-rate-schedule", "cosine", "--warmup-steps", "200", "--decay-steps", "1600"],
     "label-smoothing": ["--label-smoothing", "0.1"],
     "bfloat16": ["--mixed-precision", "bfloat16"],
+    # Combinations of the winners above.
+    "tf-z512": ["--sampling-schedule", "constant", "--sampling-k", "1", "--latent-dim", "512"],
 }
 
 
