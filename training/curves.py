@@ -66,9 +66,13 @@ class LengthCurves(keras.callbacks.Callback):
         self.start = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self.validation_ids:
+        if not self.validation_ids or not all(math.isfinite(float(v)) for v in (logs or {}).values()):
+            return  # nothing to measure, or a NaN epoch (the NaN guard stops the run and keeps the last bundle)
+        try:
+            results = evaluate.measure(self.model, self.tokenizer, self.validation_ids, self.max_tokens, examples=0)
+        except (ValueError, tf.errors.OpError) as error:  # a measurement never costs the run
+            print(f"\nSkipped the by-length validation measurement: {error}", flush=True)
             return
-        results = evaluate.measure(self.model, self.tokenizer, self.validation_ids, self.max_tokens, examples=0)
         if not math.isfinite(results["loss"]):
             return
         point = {

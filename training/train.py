@@ -69,7 +69,7 @@ HELP = {
     "epochs": "passes over the training data",
     "batch_size": "global batch (per replica times replicas)",
     "learning_rate": "optimizer learning rate (the peak, after any warm-up)",
-    "learning_rate_schedule": "constant or cosine (decays to 5 % of the peak over --decay-steps)",
+    "learning_rate_schedule": "constant or cosine (decays to 5%% of the peak over --decay-steps)",
     "warmup_steps": "linear learning-rate warm-up from 0 over this many steps",
     "decay_steps": "cosine: steps of the decay after the warm-up (0: epochs x batches per epoch)",
     "label_smoothing": "spread this share of each target over the vocabulary (training objective only)",
