@@ -44,13 +44,18 @@ def split_by_length(metrics: dict) -> tuple[dict, dict]:
     return metrics, tables
 
 
+def ordered_buckets(by_length: dict) -> dict:
+    """The buckets shortest first (a JSON file with sorted keys puts "9-16" after "33-48")."""
+    return dict(sorted(by_length.items(), key=lambda item: item[1]["tokens"][0]))
+
+
 def length_table(by_length: dict) -> list[str]:
     """Figures by sentence length (`training.evaluate`'s `by_length`) as a Markdown table."""
     lines = [
         "| tokens | sentences | share | exact match | BLEU | teacher-forced acc. | free-running acc. |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for label, entry in by_length.items():
+    for label, entry in ordered_buckets(by_length).items():
         if not entry["sentences"]:
             lines.append(f"| {label.replace('-', '–')} | 0 | 0 % | – | – | – | – |")
             continue

@@ -54,12 +54,13 @@ def describe(autoencoder) -> None:
 
 def by_length_figure(by_length: dict) -> go.Figure:
     """Exact match (bars) and BLEU / 100 (line) per sentence-length bucket."""
-    entries = {label.replace("-", "–"): entry for label, entry in by_length.items() if entry.get("sentences")}
+    ordered = model_card.ordered_buckets(by_length)
+    entries = {label.replace("-", "–"): entry for label, entry in ordered.items() if entry.get("sentences")}
     labels = list(entries)
     figure = go.Figure()
     figure.add_bar(
         x=labels, y=[e["exact_match"] for e in entries.values()], name="exact match",
-        text=[f"{e['exact_match']:.2f}" for e in entries.values()], textposition="outside",
+        text=[f"{e['exact_match']:.2f}" for e in entries.values()], textposition="auto",
         customdata=[[e["sentences"], e["share"]] for e in entries.values()],
         hovertemplate="%{x} tokens: exact match %{y:.3f}<br>%{customdata[0]} sentences (%{customdata[1]:.0%})",
     )  # fmt: skip
@@ -69,7 +70,8 @@ def by_length_figure(by_length: dict) -> go.Figure:
     )  # fmt: skip
     figure.update_layout(
         height=260, margin=dict(l=0, r=0, t=10, b=0), yaxis=dict(range=[0, 1.12], title=None),
-        xaxis=dict(title="tokens"), legend=dict(orientation="h", y=-0.35), showlegend=True,
+        xaxis=dict(title="tokens", type="category", categoryorder="array", categoryarray=labels),
+        legend=dict(orientation="h", y=-0.35), showlegend=True,
     )  # fmt: skip
     return figure
 

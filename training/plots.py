@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+from textae import model_card
+
 
 def _pyplot():
     import matplotlib
@@ -24,6 +26,7 @@ def _png(figure) -> bytes:
 def by_length(by_length: dict, title: str = "Reconstruction by sentence length") -> bytes:
     """Exact match (bars, left axis) and BLEU (line, right axis) per length bucket, with each bucket's share."""
     pyplot = _pyplot()
+    by_length = model_card.ordered_buckets(by_length)
     labels = [label.replace("-", "–") for label, entry in by_length.items() if entry["sentences"]]
     entries = [entry for entry in by_length.values() if entry["sentences"]]
     figure, left = pyplot.subplots(figsize=(6.4, 3.6))

@@ -40,6 +40,7 @@ def ship(run: Path, output: Path, notes: str = "", limit: int | None = None) -> 
     results = evaluate.evaluate(loaded, evaluate.held_out_texts(loaded, limit=limit))  # as evaluate's CLI reads them
     examples = results.pop("examples")
     training = json.loads((run / "model" / "metrics.json").read_text(encoding="utf-8"))
+    training = training.get("training", training)  # shipping a shipped bundle again keeps its training record
     metrics = {"test": results, "training": training}
     command = _command(loaded)
     card = bundle.render_model_card(loaded.config, metrics, notes=_notes(notes, training, examples), command=command)
