@@ -4,7 +4,8 @@
     python -m training.study --minutes 8 --output runs/study baseline h512
     python -m training.study --output runs/study --table                 # the table of what has run
 
-Each probe is `python -m training.train --preset default` with a few flags changed (PROBES), run
+Each probe is `python -m training.train` with the study's baseline (BASELINE_FLAGS: the `default`
+preset before the study) and a few flags changed (PROBES), run
 for `--minutes` of training time (data preparation not counted) on the shipped corpus. Probes run
 one at a time: two on two cores would measure each other. Every probe is then measured on the
 same fixed validation sample, by sentence length in *words* (tokenizers differ between probes,
@@ -24,7 +25,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 WORD_BUCKETS = [(1, 5), (6, 10), (11, 15), (16, 20)]  # the shipped corpus keeps 1 to 20 words
 
-# name -> flags on top of the default preset.
+# Every probe starts from the study's baseline, the `default` preset as it was before the study (it has
+# changed since to the study's choice), in float32 (auto would differ by CPU).
+BASELINE_FLAGS = [
+    "--latent-dim", "256", "--sampling-schedule", "inverse_sigmoid", "--sampling-k", "2000", "--mixed-precision", "off",
+]  # fmt: skip
+
+# name -> flags on top of the baseline.
 PROBES: dict[str, list[str]] = {
     "baseline": [],
     "teacher-forcing": ["--sampling-schedule", "constant", "--sampling-k", "1"],
@@ -44,6 +51,8 @@ PROBES: dict[str, list[str]] = {
     "bfloat16": ["--mixed-precision", "bfloat16"],
     # Combinations of the winners above.
     "tf-z512": ["--sampling-schedule", "constant", "--sampling-k", "1", "--latent-dim", "512"],
+    # The chosen `default` preset, with bfloat16 as auto picks it on CPUs with bfloat16 units.
+    "recipe": "--sampling-schedule constant --sampling-k 1 --latent-dim 512 --mixed-precision bfloat16".split(),
 }
 
 
@@ -53,7 +62,7 @@ def run_probe(name: str, flags: list[str], minutes: float, output: Path) -> dict
     command = [
         sys.executable, "-m", "training.train", "--preset", "default", "--output", str(run), "--overwrite",
         "--epochs", "1000", "--early-stopping-patience", "0", "--max-minutes", str(minutes),
-        "--mixed-precision", "off", *flags,  # float32 unless the probe says otherwise (auto would differ by CPU)
+        *BASELINE_FLAGS, *flags,
     ]  # fmt: skip
     log = (output / f"{name}.log").open("w", encoding="utf-8")
     completed = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
