@@ -100,6 +100,11 @@ def _global_sum(value):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
+def _kl_per_dim(mean, log_variance):
+    """KL(N(mean, exp(log_variance)) || N(0, I)) per latent dimension, `(B, Z)`."""
+    return 0.5 * (tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance)
+
+
 def loss_terms(model, data, training: bool):
     """Forward pass and loss of one batch.
 
@@ -143,7 +148,7 @@ def loss_terms(model, data, training: bool):
         uniform_sum = tf.reduce_sum(tf.reduce_logsumexp(logits, axis=-1) - tf.reduce_mean(logits, axis=-1))
         objective_sum = (1.0 - config.label_smoothing) * cross_entropy_sum + config.label_smoothing * uniform_sum
     if log_variance is not None:
-        kl_per_dim = 0.5 * (tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance)  # (B, Z)
+        kl_per_dim = _kl_per_dim(mean, log_variance)  # (B, Z)
         kl_sum = tf.reduce_sum(kl_per_dim)
         kl_weight = schedules.kl_weight(step, config) if training else tf.constant(1.0)
         kl_term = kl_sum
@@ -189,7 +194,7 @@ def sentence_terms(model, data):
 
     kl_sum = tf.zeros([rows])
     if log_variance is not None:
-        kl_sum = tf.reduce_sum(0.5 * (tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance), axis=1)
+        kl_sum = tf.reduce_sum(_kl_per_dim(mean, log_variance), axis=1)
     return {
         "cross_entropy_sum": per_sentence(losses.sparse_cross_entropy(labels, logits)),
         "tokens": per_sentence(tf.ones_like(labels)),

@@ -60,7 +60,13 @@ class LengthCurves(keras.callbacks.Callback):
         self.points = read_curves(log_dir)
         self.offset = self.points[-1]["minutes"] if self.points else 0.0  # a resumed run goes on from there
         self.start = None
-        self.latest = None  # the last measurement: overall figures and `by_length`
+
+    @property
+    def latest(self) -> dict | None:
+        """The last measurement (overall figures and `by_length`), for the run's bundle."""
+        if not self.points:
+            return None
+        return {key: self.points[-1][key] for key in ("loss", "exact_match", "bleu", "by_length")}
 
     def on_train_begin(self, logs=None):
         self.start = time.monotonic()
@@ -84,7 +90,6 @@ class LengthCurves(keras.callbacks.Callback):
             "bleu": results["bleu"],
             "by_length": results["by_length"],
         }
-        self.latest = {key: point[key] for key in ("loss", "exact_match", "bleu", "by_length")}
         self.points.append(point)
         os.makedirs(self.log_dir, exist_ok=True)
         with open(os.path.join(self.log_dir, CURVES_FILE), "a", encoding="utf-8") as file:

@@ -97,16 +97,19 @@ def _teacher_forced_terms(model, ids: list, batch_size: int) -> tuple[dict, np.n
     keys = ("cross_entropy_sum", "tokens", "correct", "kl_sum")
     terms = {key: np.zeros(len(ids)) for key in keys}
     means = np.zeros((len(ids), model.model_config.latent_dim), np.float32)
+    # Batches of similar lengths, as training's buckets are: padding each batch to its longest row costs little.
+    by_length = np.argsort([len(row) for row in ids], kind="stable")
     for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
+        rows = by_length[start : start + batch_size]
+        chunk = [ids[i] for i in rows]
         encoder_tokens = pipeline.pad_batch(chunk)
         decoder_tokens = pipeline.pad_batch([[BOS_ID, *row] for row in chunk])
         targets = pipeline.pad_batch([[*row, EOS_ID] for row in chunk])
         batch = ({"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}, targets)
         outputs = function(batch)
         for key in keys:
-            terms[key][start : start + len(chunk)] = outputs[key].numpy()
-        means[start : start + len(chunk)] = outputs["mean"].numpy()
+            terms[key][rows] = outputs[key].numpy()
+        means[rows] = outputs["mean"].numpy()
     return terms, means
 
 
