@@ -8,8 +8,21 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 
 import random  # noqa: E402
+import sys  # noqa: E402
 
 import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """Each test starts in float32: an in-process training run sets Keras's global dtype policy
+    (mixed_bfloat16 on CPUs with bfloat16 units), which would otherwise leak into later tests."""
+    yield
+    if "keras" in sys.modules:  # nothing to reset in a test that never imported it
+        import keras
+
+        keras.mixed_precision.set_global_policy("float32")
+
 
 _SUBJECTS = (
     "The cat",

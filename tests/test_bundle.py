@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from textae import bundle
+from textae import bundle, files
 from textae.bundle import BundleError, load_bundle, save_bundle
 
 
@@ -47,13 +47,13 @@ def test_failed_save_keeps_the_old_folder(tiny_bundle, tmp_path, monkeypatch):
     loaded = load_bundle(tiny_bundle)
     target = tmp_path / "model"
     save_bundle(target, loaded.model, loaded.tokenizer, loaded.config, card="good")
-    real_write = bundle._write
+    real_write = files.write_synced
 
     def write_then_crash(file, data):
         real_write(file, data[: len(data) // 2])
         raise OSError("disk full")
 
-    monkeypatch.setattr(bundle, "_write", write_then_crash)
+    monkeypatch.setattr(files, "write_synced", write_then_crash)
     with pytest.raises(OSError, match="disk full"):
         save_bundle(target, loaded.model, loaded.tokenizer, loaded.config, card="bad")
     monkeypatch.undo()
@@ -153,14 +153,3 @@ def test_model_card_lists_metrics_and_notes(tiny_bundle):
 
 def test_default_model_dir():
     assert bundle.default_model_dir().parts[-2:] == ("assets", "model")
-
-
-def test_explorer_sentences_are_distinct_validation_sentences_the_model_takes(tiny_bundle):
-    import textae
-
-    autoencoder = textae.load(tiny_bundle)
-    sentences = bundle.explorer_sentences(autoencoder, 300)
-    assert len(sentences) == 300 and len(set(sentences)) == 300
-    assert all(s == " ".join(s.split()) and s for s in sentences)
-    autoencoder.check_texts(sentences)  # raises if the model cannot take one of them
-    assert bundle.explorer_sentences(autoencoder, 10) == sentences[:10]  # the same rule, in order

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from textae import data
-from textae.cleaning import CleaningReport, DataError, clean_texts
-from textae.data import load_texts
+from textae.cleaning import CleaningReport, clean_texts
+from textae.data import DataError, load_texts
 
 SENTENCES = ["The cat sat on the mat.", "A dog barked loudly.", "Birds sing at dawn."]
 

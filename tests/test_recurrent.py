@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from textae import recurrent
+from textae import lstm, recurrent
 
 STOCK = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}
 UNITS = 6
@@ -23,14 +23,14 @@ def inputs():
 def count_fused_calls(monkeypatch):
     """Count calls of textae's loops (by name), so a test knows it did not compare the stock path with itself."""
     calls = []
-    for name in ("fused_loop", "lstm_masked"):
-        original = getattr(recurrent, name)
+    for module, name in ((recurrent, "fused_loop"), (lstm, "lstm_masked")):
+        original = getattr(module, name)
 
         def counting(*args, _name=name, _original=original, **kwargs):
             calls.append(_name)
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(recurrent, name, counting)
+        monkeypatch.setattr(module, name, counting)
     return calls
 
 

@@ -64,19 +64,6 @@ def test_decode_rejects_ids_outside_vocabulary(tiny_tokenizer):
         tiny_tokenizer.decode([[5, 10_000]])
 
 
-def test_truncation_report(tiny_tokenizer):
-    texts = ["The cat saw a red ball yesterday.", "Hi", "A young girl liked the green door in the morning."]
-    full = tiny_tokenizer.encode(texts)
-    ids, report = tiny_tokenizer.encode_with_report(texts, max_length=5)
-    assert all(len(row) <= 5 for row in ids)
-    long_indices = [i for i, row in enumerate(full) if len(row) > 5]
-    assert report.truncated_indices == long_indices
-    assert report.num_truncated == len(long_indices)
-    assert report.tokens_removed == sum(len(row) - 5 for row in full if len(row) > 5)
-    assert ids[0] == full[0][:5]
-    assert "truncated" in report.summary()
-
-
 def test_pieces(tiny_tokenizer):
     ids = tiny_tokenizer.encode(["The cat"])[0]
     assert "".join(tiny_tokenizer.pieces(ids)).replace("▁", " ").strip() == "The cat"

@@ -16,54 +16,16 @@ import dataclasses
 import os
 
 import numpy as np
-import tensorflow as tf
 
+from textae import encoding, metrics
 from textae import latent as latent_space
-from textae import losses, metrics
 from textae.bundle import Bundle, default_model_dir, load_bundle
 from textae.decoding import DecodingSettings, decode
-from textae.pipeline import pad_batch
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from textae.results import Decoded, InterpolationStep, Reconstruction
 
 
 class InputError(ValueError):
     """Text the model cannot take; the message says what to change."""
-
-
-@dataclasses.dataclass
-class Decoded:
-    """One decoded sentence."""
-
-    text: str
-    tokens: list[int]
-    pieces: list[str]
-    token_probabilities: list[float]
-    log_probability: float
-    finished: bool  # False when decoding stopped at max_length without </s>
-
-
-@dataclasses.dataclass
-class Reconstruction:
-    """A sentence, the model's reconstruction of it and how good it is."""
-
-    input: str
-    output: str
-    pieces: list[str]
-    token_probabilities: list[float]
-    exact_match: bool
-    bleu: float  # sentence BLEU, 0 to 100
-    anomaly_score: float  # teacher-forced NLL per token; higher is less like the training text
-    latent: np.ndarray  # (Z,)
-
-
-@dataclasses.dataclass
-class InterpolationStep:
-    """One point on the path between two sentences."""
-
-    position: float  # 0 at the first sentence, 1 at the second
-    vector: np.ndarray  # (Z,)
-    text: str
-    duplicate_of_previous: bool
 
 
 class TextAE:
@@ -77,28 +39,6 @@ class TextAE:
 
     def __init__(self, bundle: Bundle):
         self._bundle = bundle
-        model = bundle.model
-        tokens = tf.TensorSpec([None, None], tf.int32)
-
-        @tf.function(input_signature=[tokens], reduce_retracing=True)
-        def encode_function(encoder_tokens):
-            mean, _ = model.encode(encoder_tokens, training=False)
-            return mean  # (B, Z)
-
-        @tf.function(input_signature=[tokens, tokens, tokens], reduce_retracing=True)
-        def encode_and_score_function(encoder_tokens, decoder_tokens, targets):
-            mean, _ = model.encode(encoder_tokens, training=False)
-            hidden = model.decoder_hidden(mean, decoder_tokens, training=False)  # (B, T+1, H)
-            positions = tf.where(tf.not_equal(targets, PAD_ID))  # real tokens only, as in training
-            logits = model.project(tf.gather_nd(hidden, positions))  # (N, V)
-            cross_entropy = losses.sparse_cross_entropy(tf.gather_nd(targets, positions), logits)
-            rows, batch = positions[:, 0], tf.shape(targets)[0]
-            total = tf.math.unsorted_segment_sum(cross_entropy, rows, batch)
-            counts = tf.math.unsorted_segment_sum(tf.ones_like(cross_entropy), rows, batch)
-            return mean, total / tf.maximum(counts, 1.0)
-
-        self._encode_function = encode_function
-        self._encode_and_score_function = encode_and_score_function
 
     # ------------------------------------------------------------- properties
     @property
@@ -174,45 +114,20 @@ class TextAE:
         """Return the texts as the model will see them, or raise `InputError` saying what is wrong."""
         return self._prepare(texts)[0]
 
-    def tokenize(self, texts) -> tuple[np.ndarray, np.ndarray]:
-        """`(encoder_tokens (B, T) int32 right-padded, lengths (B,))` for checked texts."""
-        _, ids = self._prepare(texts)
-        return pad_batch(ids), np.array([len(row) for row in ids], np.int32)
-
     # ------------------------------------------------------------ encode, score
-    def _batches(self, ids: list[list[int]], batch_size: int):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-        # Sorting by length keeps padding (and wasted recurrent steps) low in each batch.
-        order = np.argsort([len(row) for row in ids], kind="stable")
-        for start in range(0, len(ids), batch_size):
-            yield order[start : start + batch_size]
-
-    def _encode_ids(self, ids: list[list[int]], batch_size: int = 256, with_scores: bool = False):
-        vectors = np.zeros((len(ids), self.latent_dim), np.float32)
-        scores = np.zeros(len(ids), np.float32)
-        for indices in self._batches(ids, batch_size):
-            rows = [ids[i] for i in indices]
-            encoder_tokens = pad_batch(rows)
-            if with_scores:
-                decoder_tokens = pad_batch([[BOS_ID, *row] for row in rows])
-                targets = pad_batch([[*row, EOS_ID] for row in rows])
-                mean, per_token = self._encode_and_score_function(encoder_tokens, decoder_tokens, targets)
-                scores[indices] = per_token.numpy()
-            else:
-                mean = self._encode_function(encoder_tokens)
-            vectors[indices] = mean.numpy()
-        return vectors, scores
-
     def encode(self, texts, batch_size: int = 256) -> np.ndarray:
         """`(N, Z)` latent vectors (the mean in variational mode)."""
         _, ids = self._prepare(texts)
-        return self._encode_ids(ids, batch_size)[0]
+        return encoding.encode(self.model, ids, batch_size)
 
     def score(self, texts, batch_size: int = 256) -> np.ndarray:
         """`(N,)` anomaly scores: teacher-forced NLL per token (`</s>` included) given the latent mean."""
         _, ids = self._prepare(texts)
-        return self._encode_ids(ids, batch_size, with_scores=True)[1]
+        return self._encode_and_score(ids, batch_size)[1]
+
+    def _encode_and_score(self, ids: list[list[int]], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        terms, means = encoding.teacher_forced(self.model, ids, batch_size)
+        return means, (terms["cross_entropy_sum"] / np.maximum(terms["tokens"], 1.0)).astype(np.float32)
 
     # ------------------------------------------------------------------ decode
     def decode(self, latents, settings: DecodingSettings = DecodingSettings(), batch_size: int = 256) -> list[Decoded]:
@@ -246,7 +161,7 @@ class TextAE:
     def reconstruct(self, texts, settings: DecodingSettings = DecodingSettings()) -> list[Reconstruction]:
         """Encode and decode each text; compare the output with the input."""
         cleaned, ids = self._prepare(texts)
-        vectors, scores = self._encode_ids(ids, with_scores=True)
+        vectors, scores = self._encode_and_score(ids)
         outputs = self.decode(vectors, settings)
         return [
             Reconstruction(

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from textae import files
 from textae.config import Config
-from textae.files import write_atomic
 from textae.model_card import render_model_card
 from textae.tokenizer import Tokenizer
 
@@ -80,26 +80,6 @@ def json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def explorer_sentences(autoencoder, count: int) -> list[str]:
-    """The first `count` distinct validation sentences of the shipped corpus that `autoencoder` can take.
-
-    The explorer's map is made of these: `training.ship` stores their latents in the bundle, and the app
-    encodes them itself for a model folder without stored latents. Sentences come whitespace-normalised.
-    """
-    from textae import data  # only here: loading a model needs no dataset code
-
-    kept = []
-    for text in dict.fromkeys(" ".join(t.split()) for t in data.load_texts(None, split="validation")):
-        try:
-            autoencoder.check_texts([text])
-        except ValueError:  # empty, too long for the model
-            continue
-        kept.append(text)
-        if len(kept) == count:
-            break
-    return kept
-
-
 def latents_to_bytes(sentences, vectors) -> bytes:
     """Serialize corpus latents as the bytes of a `latents.npz` file."""
     sentences = np.asarray(list(sentences), dtype=np.str_)
@@ -125,22 +105,7 @@ def load_latents(path) -> tuple[list[str], np.ndarray] | None:
 
 def save_latents(path, sentences, vectors) -> Path:
     """Write (or replace) `latents.npz` inside an existing model folder, atomically."""
-    return write_atomic(Path(path) / LATENTS_FILE, latents_to_bytes(sentences, vectors))
-
-
-def _write(file: Path, data: bytes) -> None:
-    with open(file, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    return files.write_atomic(Path(path) / LATENTS_FILE, latents_to_bytes(sentences, vectors))
 
 
 def save_bundle(path, model, tokenizer, config, metrics=None, card=None, extra_files=None) -> Path:
@@ -176,24 +141,23 @@ def save_bundle(path, model, tokenizer, config, metrics=None, card=None, extra_f
         if not model.built:
             model.build()  # a model trained with a custom train_step only is never marked built
         model.save(str(temporary / MODEL_FILE))
-        with open(temporary / MODEL_FILE, "rb+") as handle:
-            os.fsync(handle.fileno())
+        files.sync_file(temporary / MODEL_FILE)
         header = {
             "format_version": FORMAT_VERSION,
             "config": config.to_dict(),
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "textae_version": _version(),
         }
-        files = {
+        contents = {
             TOKENIZER_FILE: tokenizer.to_bytes(),
             CONFIG_FILE: json.dumps(header, indent=2, sort_keys=True, default=json_default).encode(),
             METRICS_FILE: json.dumps(metrics, indent=2, sort_keys=True, default=json_default).encode(),
             CARD_FILE: (card if card is not None else render_model_card(config, metrics)).encode(),
             **extra_files,
         }
-        for name, data in files.items():
-            _write(temporary / name, data)
-        _fsync_directory(temporary)
+        for name, data in contents.items():
+            files.write_synced(temporary / name, data)
+        files.sync_directory(temporary)
         _swap_in(temporary, target)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -213,7 +177,7 @@ def _swap_in(temporary: Path, target: Path) -> None:
         if old is not None:
             os.rename(old, target)
         raise
-    _fsync_directory(target.parent)
+    files.sync_directory(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

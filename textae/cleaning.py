@@ -12,9 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-
-class DataError(ValueError):
-    """Text could not be loaded or nothing usable was left; the message says what to do."""
+from textae.data import DataError
 
 
 @dataclasses.dataclass

@@ -19,69 +19,80 @@ KL_SCHEDULES = ("linear", "logistic", "cyclical", "constant")
 LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 
 
+def _setting(default, help_text: str):
+    """A config field with its command-line help (`python -m training.train --help` shows it)."""
+    return dataclasses.field(default=default, metadata={"help": help_text})
+
+
 @dataclasses.dataclass
 class TokenizerConfig:
     """SentencePiece settings."""
 
-    vocab_size: int = 4000
-    model_type: str = "unigram"  # or "bpe"
-    character_coverage: float = 0.9995
-    byte_fallback: bool = True
-    max_sentences: int = 300_000  # sentences fed to the trainer at most
+    vocab_size: int = _setting(4000, "subword vocabulary size (tokenizer and model)")
+    model_type: str = _setting("unigram", "SentencePiece algorithm: unigram or bpe")
+    character_coverage: float = _setting(0.9995, "share of characters covered by pieces; the rest fall back to bytes")
+    byte_fallback: bool = _setting(True, "encode unknown characters as bytes (needs vocab_size > 300)")
+    max_sentences: int = _setting(300_000, "sentences used to train the tokenizer at most")
 
 
 @dataclasses.dataclass
 class DataConfig:
     """Where the text comes from and how it is cleaned and batched."""
 
-    dataset: str | None = None  # hub name, local path, or None for the shipped corpus
-    dataset_config: str | None = None
-    split: str = "train"
-    text_column: str | None = None
-    data_files: tuple[str, ...] = ()
-    streaming: bool = False
-    limit: int | None = None
-    lowercase: bool = False
-    split_sentences: bool = False
-    deduplicate: bool = True
-    min_tokens: int = 1
-    max_tokens: int = 48  # longer sentences are dropped, not truncated
+    dataset: str | None = _setting(
+        None, "Hugging Face hub name, local file or save_to_disk folder (default: the shipped corpus)"
+    )
+    dataset_config: str | None = _setting(None, "hub dataset configuration, e.g. wikitext-103-raw-v1")
+    split: str = _setting("train", "dataset split to train on")
+    text_column: str | None = _setting(None, "column holding the text (auto-detected when there is one string column)")
+    data_files: tuple[str, ...] = _setting((), "local .txt/.csv/.tsv/.json/.jsonl/.parquet files")
+    streaming: bool = _setting(False, "stream a large hub dataset instead of downloading it whole")
+    limit: int | None = _setting(None, "use at most this many sentences")
+    lowercase: bool = _setting(False, "lower-case all text")
+    split_sentences: bool = _setting(False, "split paragraphs into sentences")
+    deduplicate: bool = _setting(True, "drop repeated sentences")
+    min_tokens: int = _setting(1, "drop sentences with fewer tokens")
+    max_tokens: int = _setting(48, "drop sentences with more tokens")
     # Denoising noise on the encoder input (Shen et al. 2020).
-    word_dropout_rate: float = 0.0
-    word_blank_rate: float = 0.0
-    shuffle_distance: int = 0
+    word_dropout_rate: float = _setting(0.0, "denoising: drop each encoder token with this probability")
+    word_blank_rate: float = _setting(0.0, "denoising: replace each encoder token by <unk> with this probability")
+    shuffle_distance: int = _setting(0, "denoising: move encoder tokens at most this far")
 
 
 @dataclasses.dataclass
 class ModelConfig:
     """Architecture and training objective of the recurrent autoencoder."""
 
-    vocab_size: int = 4000
-    embedding_dim: int = 128
-    hidden_dim: int = 256
-    latent_dim: int = 256
-    num_layers: int = 1
-    cell_type: str = "lstm"
-    bidirectional: bool = True
-    reverse_encoder_input: bool = False
-    embedding_dropout_rate: float = 0.0
-    dropout_rate: float = 0.0  # between layers and before the output projection
-    tie_embeddings: bool = False
-    latent_mode: str = "deterministic"
+    vocab_size: int = _setting(4000, "output vocabulary size; --vocab-size sets it with the tokenizer's")
+    embedding_dim: int = _setting(128, "token embedding size")
+    hidden_dim: int = _setting(256, "recurrent state size")
+    latent_dim: int = _setting(256, "size of the latent (context) vector")
+    num_layers: int = _setting(1, "recurrent layers in the encoder and in the decoder")
+    cell_type: str = _setting("lstm", "lstm, gru or rnn")
+    bidirectional: bool = _setting(True, "bidirectional encoder")
+    reverse_encoder_input: bool = _setting(False, "feed the encoder the sentence backwards")
+    embedding_dropout_rate: float = _setting(0.0, "dropout on embeddings")
+    dropout_rate: float = _setting(0.0, "dropout between layers and before the output")
+    tie_embeddings: bool = _setting(False, "output projection shares the embedding matrix")
+    latent_mode: str = _setting("deterministic", "deterministic or variational")
     # Scheduled sampling (Bengio et al. 2015).
-    sampling_schedule: str = "inverse_sigmoid"
-    sampling_mode: str = "parallel"
-    sampling_k: float = 2000.0  # k of the paper's schedules
-    sampling_c: float = 1e-4  # slope c of the linear schedule
-    sampling_min: float = 0.75  # floor epsilon_min (all schedules)
-    sampling_passes: int = 1  # parallel mode: extra forward passes
-    sampling_greedy: bool = False  # argmax instead of sampling the model's token
+    sampling_schedule: str = _setting(
+        "inverse_sigmoid", "scheduled sampling: constant, linear, exponential or inverse_sigmoid"
+    )
+    sampling_mode: str = _setting("parallel", "parallel (fast, two passes) or sequential (exact step loop)")
+    sampling_k: float = _setting(2000.0, "k of the schedule (Bengio et al. 2015)")
+    sampling_c: float = _setting(1e-4, "slope c of the linear schedule")
+    sampling_min: float = _setting(0.75, "lowest teacher-forcing probability")
+    sampling_passes: int = _setting(1, "parallel mode: forward passes before the one with gradient")
+    sampling_greedy: bool = _setting(False, "feed the argmax token instead of a sampled one")
     # Variational mode: KL annealing and free bits.
-    kl_schedule: str = "logistic"
-    kl_anneal_steps: int = 5000
-    kl_cycles: int = 4
-    free_bits: float = 0.0  # nats per latent dimension
-    label_smoothing: float = 0.0  # training objective only; reported losses stay plain cross-entropy
+    kl_schedule: str = _setting("logistic", "variational: KL weight schedule linear, logistic, cyclical or constant")
+    kl_anneal_steps: int = _setting(5000, "variational: steps of the KL annealing")
+    kl_cycles: int = _setting(4, "variational: cycles of the cyclical schedule")
+    free_bits: float = _setting(0.0, "variational: free bits per latent dimension (nats)")
+    label_smoothing: float = _setting(
+        0.0, "spread this share of each target over the vocabulary (training objective only)"
+    )
 
     def validate(self) -> None:
         """Raise ValueError naming the first impossible setting."""
@@ -118,23 +129,27 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation, distribution and bookkeeping of a training run."""
 
-    epochs: int = 10
-    batch_size: int = 128  # global: per replica times replicas
-    learning_rate: float = 2e-3  # the peak rate when there is a warm-up
-    learning_rate_schedule: str = "constant"  # or "cosine": decay to 5 % of the peak over decay_steps
-    warmup_steps: int = 0  # linear warm-up from 0 to learning_rate
-    decay_steps: int = 0  # cosine: steps after the warm-up (0: the rest of the run, epochs x batches)
-    optimizer: str = "adam"
-    clipnorm: float = 1.0
-    seed: int = 0
-    strategy: str = "auto"
-    mixed_precision: str = "auto"
-    checkpoint_every_steps: int = 0  # 0: once per epoch
-    early_stopping_patience: int = 3
-    reduce_lr_patience: int = 0  # 0: off
-    steps_per_epoch: int | None = None
-    validation_size: int = 2000
-    max_minutes: float | None = None  # stop (and keep the model) after this wall time
+    epochs: int = _setting(10, "passes over the training data")
+    batch_size: int = _setting(128, "global batch (per replica times replicas)")
+    learning_rate: float = _setting(2e-3, "optimizer learning rate (the peak, after any warm-up)")
+    learning_rate_schedule: str = _setting(
+        "constant", "constant or cosine (decays to 5% of the peak over --decay-steps)"
+    )
+    warmup_steps: int = _setting(0, "linear learning-rate warm-up from 0 over this many steps")
+    decay_steps: int = _setting(0, "cosine: steps of the decay after the warm-up (0: epochs x batches per epoch)")
+    optimizer: str = _setting("adam", "adam or sgd")
+    clipnorm: float = _setting(1.0, "clip the global gradient norm (0: off)")
+    seed: int = _setting(0, "random seed")
+    strategy: str = _setting("auto", "auto, default, mirrored, multi-worker or tpu")
+    mixed_precision: str = _setting(
+        "auto", "auto (float16 on GPUs, bfloat16 on CPUs with AMX/AVX512-BF16), on/float16, bfloat16 or off"
+    )
+    checkpoint_every_steps: int = _setting(0, "also checkpoint every N steps (0: each epoch only)")
+    early_stopping_patience: int = _setting(3, "stop after N epochs without a better validation loss (0: off)")
+    reduce_lr_patience: int = _setting(0, "halve the learning rate after N flat epochs (0: off)")
+    steps_per_epoch: int | None = _setting(None, "batches per epoch (default: the whole data)")
+    validation_size: int = _setting(2000, "validation sentences at most")
+    max_minutes: float | None = _setting(None, "stop after this much wall time, keeping the model")
 
 
 @dataclasses.dataclass

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import datasets
 
-from textae.cleaning import DataError
-
 SHIPPED_CORPUS_DIR = Path(__file__).resolve().parent.parent / "assets" / "corpus"
 SHIPPED_SPLITS = ("train", "validation", "test")
 LOCAL_HINT = "local files (.txt, .csv, .tsv, .json, .jsonl, .parquet) or a save_to_disk folder"
@@ -31,6 +29,10 @@ BUILDERS = {
     ".parquet": ("parquet", {}),
 }
 COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
+
+
+class DataError(ValueError):
+    """Text could not be loaded or nothing usable was left; the message says what to do."""
 
 
 def load_texts(

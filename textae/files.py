@@ -1,4 +1,4 @@
-"""Writing a file atomically: readers (and a restart after a crash) see the old file or the new one, never half."""
+"""Durable writes: after a crash or a power loss, readers see the old file or the new one, never half."""
 
 from __future__ import annotations
 
@@ -7,8 +7,33 @@ import tempfile
 from pathlib import Path
 
 
+def sync_file(path: str | os.PathLike) -> None:
+    """Flush a written file's data to disk."""
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def sync_directory(path: str | os.PathLike) -> None:
+    """Flush a folder's entries (files created, renamed or removed in it) to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_synced(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to `path` and flush it to disk (for files in a folder that is renamed into place later)."""
+    path = Path(path)
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> Path:
-    """Write `data` to a temporary file beside `path`, sync it, then rename it over `path`.
+    """Write `data` to a temporary file beside `path`, sync it, rename it over `path`, then sync the folder.
 
     Args:
         path: the file to create or replace; its folder must exist.
@@ -27,4 +52,5 @@ def write_atomic(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> Pat
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    sync_directory(path.parent)  # the rename itself is durable only once the folder is synced
     return path

@@ -21,7 +21,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from textae import recurrent, training_step
+from textae import lstm, recurrent, training_step
 from textae.config import ModelConfig
 from textae.tokenizer import BOS_ID, PAD_ID
 
@@ -45,44 +45,43 @@ class TextAutoencoder(keras.Model):
             config = ModelConfig(**config)
         config.validate()
         self.model_config = config
-        c = config
-        layer_type = recurrent.RECURRENT_LAYERS[c.cell_type]
-        self.num_states = recurrent.NUM_STATES[c.cell_type]
+        layer_type = recurrent.RECURRENT_LAYERS[config.cell_type]
+        self.num_states = recurrent.NUM_STATES[config.cell_type]
         # N(0, 1) rather than Keras's uniform(-0.05, 0.05): with small embeddings the decoder's input is
         # dominated by the latent vector and learning stalls near the unigram loss for thousands of steps.
         self.embedding = keras.layers.Embedding(
-            c.vocab_size,
-            c.embedding_dim,
+            config.vocab_size,
+            config.embedding_dim,
             embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
             name="embedding",
         )
-        self.embedding_dropout = keras.layers.Dropout(c.embedding_dropout_rate)
-        self.layer_dropout = keras.layers.Dropout(c.dropout_rate)
+        self.embedding_dropout = keras.layers.Dropout(config.embedding_dropout_rate)
+        self.layer_dropout = keras.layers.Dropout(config.dropout_rate)
         self.encoder_layers = []
-        for index in range(c.num_layers):
-            layer = layer_type(c.hidden_dim, return_sequences=True, return_state=True, name=f"encoder_{index}")
-            if c.bidirectional:
+        for index in range(config.num_layers):
+            layer = layer_type(config.hidden_dim, return_sequences=True, return_state=True, name=f"encoder_{index}")
+            if config.bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_encoder_{index}")
             self.encoder_layers.append(layer)
-        latent_units = 2 * c.latent_dim if c.latent_mode == "variational" else c.latent_dim
+        latent_units = 2 * config.latent_dim if config.latent_mode == "variational" else config.latent_dim
         self.to_latent = keras.layers.Dense(latent_units, name="to_latent")
         self.to_decoder_state = keras.layers.Dense(
-            c.num_layers * self.num_states * c.hidden_dim, activation="tanh", name="to_decoder_state"
+            config.num_layers * self.num_states * config.hidden_dim, activation="tanh", name="to_decoder_state"
         )
         self.decoder_layers = [
-            layer_type(c.hidden_dim, return_sequences=True, return_state=True, name=f"decoder_{index}")
-            for index in range(c.num_layers)
+            layer_type(config.hidden_dim, return_sequences=True, return_state=True, name=f"decoder_{index}")
+            for index in range(config.num_layers)
         ]
         # The first decoder layer's input ends with the latent vector, the same at every step.
-        self.decoder_layers[0].constant_input_units = c.latent_dim
-        if c.tie_embeddings:
+        self.decoder_layers[0].constant_input_units = config.latent_dim
+        if config.tie_embeddings:
             # Press & Wolf 2017: logits = W_embedding h'; h' projected to E when H != E.
-            self.output_bottleneck = keras.layers.Dense(c.embedding_dim, name="output_bottleneck")
-            self.output_bias = self.add_weight(shape=(c.vocab_size,), initializer="zeros", name="output_bias")
+            self.output_bottleneck = keras.layers.Dense(config.embedding_dim, name="output_bottleneck")
+            self.output_bias = self.add_weight(shape=(config.vocab_size,), initializer="zeros", name="output_bias")
         else:
-            self.output_layer = keras.layers.Dense(c.vocab_size, dtype="float32", name="output")
+            self.output_layer = keras.layers.Dense(config.vocab_size, dtype="float32", name="output")
         tracked = ["loss", "token_accuracy", "teacher_forcing_probability"]
-        if c.latent_mode == "variational":
+        if config.latent_mode == "variational":
             tracked += ["kl", "kl_weight"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
 
@@ -169,7 +168,7 @@ class TextAutoencoder(keras.Model):
         """
         cells = None
         if self.model_config.cell_type == "lstm":
-            cells = [recurrent.lstm_step_weights(layer.cell) for layer in self.decoder_layers]
+            cells = [lstm.lstm_step_weights(layer.cell) for layer in self.decoder_layers]
         if self.model_config.tie_embeddings:
             kernel = tf.transpose(tf.cast(self.embedding.embeddings, tf.float32))
             bias = tf.cast(self.output_bias, tf.float32)
@@ -196,7 +195,7 @@ class TextAutoencoder(keras.Model):
         new_states = []
         for index, (layer, layer_states) in enumerate(zip(self.decoder_layers, states)):
             if weights is not None and weights["cells"] is not None:
-                x, updated = recurrent.lstm_step(x, list(layer_states), weights["cells"][index])
+                x, updated = lstm.lstm_step(x, list(layer_states), weights["cells"][index])
             else:
                 x, updated = layer.cell(x, list(layer_states), training=training)
             new_states.append(list(updated) if isinstance(updated, (list, tuple)) else [updated])
@@ -258,6 +257,6 @@ class TextAutoencoder(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         model_config = config.pop("config")
-        config.pop("trainable", None)
+        # A loaded model computes in the current dtype policy (float32 unless set), not in the training run's.
         config.pop("dtype", None)
-        return cls(model_config, **{k: v for k, v in config.items() if k == "name"})
+        return cls(model_config, **config)

@@ -15,12 +15,13 @@ def _table(rows) -> list[str]:
     return lines
 
 
-def _flatten(values: dict, prefix: str = "") -> list[tuple[str, Any]]:
+def flatten(values: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    """`(dotted.name, shown value)` rows of nested metrics: floats to 4 digits, long lists as a count."""
     rows = []
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            rows += _flatten(value, f"{name}.")
+            rows += flatten(value, f"{name}.")
         elif isinstance(value, (float, np.floating)):
             rows.append((name, f"{float(value):.4g}"))
         elif isinstance(value, (list, tuple)) and len(value) > 8:
@@ -76,33 +77,37 @@ def render_model_card(config: Config, metrics: dict | None = None, notes: str = 
         notes: Extra markdown from the training run (data, timing, hardware).
         command: The command that trained the model; a generic one when None.
     """
-    m, d, t = config.model, config.data, config.train
-    dataset = d.dataset or "the shipped corpus (assets/corpus)"
-    direction = "bidirectional " if m.bidirectional else ""
+    model, data, train = config.model, config.data, config.train
+    dataset = data.dataset or "the shipped corpus (assets/corpus)"
+    direction = "bidirectional " if model.bidirectional else ""
+    cell = model.cell_type.upper()
     lines = [
         "# textae model card",
         "",
-        f"A recurrent text autoencoder: a {m.num_layers}-layer {direction}{m.cell_type.upper()} encoder maps a "
-        f"sentence of up to {d.max_tokens} SentencePiece tokens to a {m.latent_dim}-dimensional "
-        f"{m.latent_mode} latent vector, and a {m.cell_type.upper()} decoder reconstructs the sentence from it. "
+        f"A recurrent text autoencoder: a {model.num_layers}-layer {direction}{cell} encoder maps a "
+        f"sentence of up to {data.max_tokens} SentencePiece tokens to a {model.latent_dim}-dimensional "
+        f"{model.latent_mode} latent vector, and a {cell} decoder reconstructs the sentence from it. "
         f"Trained on {dataset}.",
         "",
         "## Architecture",
         "",
         *_table(
             [
-                ("vocabulary (SentencePiece " + config.tokenizer.model_type + ")", m.vocab_size),
-                ("embedding_dim", m.embedding_dim),
-                ("hidden_dim", m.hidden_dim),
-                ("latent_dim", m.latent_dim),
-                ("num_layers", m.num_layers),
-                ("cell_type", m.cell_type),
-                ("bidirectional encoder", m.bidirectional),
-                ("latent_mode", m.latent_mode),
-                ("tie_embeddings", m.tie_embeddings),
-                ("dropout_rate / embedding_dropout_rate", f"{m.dropout_rate} / {m.embedding_dropout_rate}"),
-                ("scheduled sampling", f"{m.sampling_schedule} (k={m.sampling_k}, min={m.sampling_min})"),
-                ("training", f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate}"),
+                ("vocabulary (SentencePiece " + config.tokenizer.model_type + ")", model.vocab_size),
+                ("embedding_dim", model.embedding_dim),
+                ("hidden_dim", model.hidden_dim),
+                ("latent_dim", model.latent_dim),
+                ("num_layers", model.num_layers),
+                ("cell_type", model.cell_type),
+                ("bidirectional encoder", model.bidirectional),
+                ("latent_mode", model.latent_mode),
+                ("tie_embeddings", model.tie_embeddings),
+                ("dropout_rate / embedding_dropout_rate", f"{model.dropout_rate} / {model.embedding_dropout_rate}"),
+                ("scheduled sampling", f"{model.sampling_schedule} (k={model.sampling_k}, min={model.sampling_min})"),
+                (
+                    "training",
+                    f"{train.epochs} epochs, batch {train.batch_size}, {train.optimizer} lr {train.learning_rate}",
+                ),
             ]
         ),
         "",
@@ -110,7 +115,7 @@ def render_model_card(config: Config, metrics: dict | None = None, notes: str = 
         "",
     ]
     metrics, by_length = split_by_length(metrics or {})
-    rows = _flatten(metrics)
+    rows = flatten(metrics)
     lines += _table(rows) if rows else ["No metrics were recorded."]
     for split, table in by_length.items():
         lines += [
@@ -135,12 +140,12 @@ def render_model_card(config: Config, metrics: dict | None = None, notes: str = 
         "",
         "## Limitations",
         "",
-        f"- Sentences longer than {d.max_tokens} tokens were not seen in training; expect poor reconstructions.",
+        f"- Sentences longer than {data.max_tokens} tokens were not seen in training; expect poor reconstructions.",
         "- It reproduces the style and vocabulary of its training text; other domains and languages decode badly.",
         "- Points of the latent space far from encoded sentences may decode to ungrammatical text.",
         "- It is an autoencoder, not a language model: it does not answer, summarise or check facts.",
     ]
-    if m.latent_mode == "deterministic":
+    if model.latent_mode == "deterministic":
         lines.append("- The latent space has no prior: sample around an encoded sentence rather than from N(0, I).")
     if notes:
         lines += ["", "## Notes", "", notes.strip()]

@@ -28,15 +28,15 @@ class FusedAdam(keras.optimizers.Adam):
         if self.amsgrad or keras.backend.backend() != "tensorflow":
             return super().update_step(gradient, variable, learning_rate)
         index = self._get_variable_index(variable)
-        m, v = self._momentums[index].value, self._velocities[index].value
+        momentum, velocity = self._momentums[index].value, self._velocities[index].value
         dtype = variable.dtype
         if isinstance(gradient, tf.IndexedSlices):  # embedding rows: repeated rows are summed, as in the dense gradient
             gradient = tf.convert_to_tensor(gradient)
         step = tf.cast(self.iterations + 1, dtype)
         return tf.raw_ops.ResourceApplyAdam(
             var=variable.handle,
-            m=m.handle,
-            v=v.handle,
+            m=momentum.handle,
+            v=velocity.handle,
             beta1_power=tf.pow(tf.cast(self.beta_1, dtype), step),
             beta2_power=tf.pow(tf.cast(self.beta_2, dtype), step),
             lr=tf.cast(learning_rate, dtype),

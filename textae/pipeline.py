@@ -270,11 +270,3 @@ def padding_fraction(dataset: tf.data.Dataset, max_batches: int | None = None) -
         padded += int((targets == PAD_ID).sum())
         total += targets.size
     return padded / total if total else 0.0
-
-
-def pad_batch(rows: Sequence[Sequence[int]]) -> np.ndarray:
-    """Right-pad token id lists into one int32 `(B, longest)` array (for inference, not training)."""
-    padded = np.full((len(rows), max(len(row) for row in rows)), PAD_ID, np.int32)
-    for index, row in enumerate(rows):
-        padded[index, : len(row)] = row
-    return padded

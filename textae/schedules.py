@@ -35,6 +35,7 @@ def teacher_forcing_probability(step, config: ModelConfig):
     Returns:
         A float32 scalar tensor in [0, 1].
     """
+    config.validate()  # the one place that knows each schedule's valid settings
     i = tf.cast(step, tf.float32)
     k = tf.constant(config.sampling_k, tf.float32)
     schedule = config.sampling_schedule
@@ -43,21 +44,16 @@ def teacher_forcing_probability(step, config: ModelConfig):
     elif schedule == "linear":
         epsilon = k - config.sampling_c * i
     elif schedule == "exponential":
-        if not 0.0 < config.sampling_k < 1.0:
-            raise ValueError(f"The exponential schedule needs 0 < sampling_k < 1, got {config.sampling_k}.")
         epsilon = tf.pow(k, i)
-    elif schedule == "inverse_sigmoid":
-        if config.sampling_k < 1.0:
-            raise ValueError(f"The inverse sigmoid schedule needs sampling_k >= 1, got {config.sampling_k}.")
+    else:  # inverse_sigmoid
         # k / (k + exp(i / k)), written as a sigmoid so large i does not overflow.
         epsilon = tf.sigmoid(tf.math.log(k) - i / k)
-    else:
-        raise ValueError(f"Unknown sampling_schedule {schedule!r}.")
     return tf.clip_by_value(tf.maximum(epsilon, config.sampling_min), 0.0, 1.0)
 
 
 def kl_weight(step, config: ModelConfig):
     """The KL term's weight beta at training `step` (variational mode)."""
+    config.validate()
     i = tf.cast(step, tf.float32)
     total = float(max(config.kl_anneal_steps, 1))
     schedule = config.kl_schedule
@@ -68,9 +64,8 @@ def kl_weight(step, config: ModelConfig):
     if schedule == "logistic":
         # Centered at half the annealing steps; reaches ~0.9999 at the end.
         return tf.sigmoid(20.0 / total * (i - total / 2.0))
-    if schedule == "cyclical":
-        cycle_length = total / max(config.kl_cycles, 1)
-        position = tf.math.floormod(i, cycle_length) / cycle_length
-        ramp = tf.minimum(1.0, position / 0.5)
-        return tf.where(i >= total, tf.ones_like(i), ramp)
-    raise ValueError(f"Unknown kl_schedule {schedule!r}.")
+    # cyclical
+    cycle_length = total / max(config.kl_cycles, 1)
+    position = tf.math.floormod(i, cycle_length) / cycle_length
+    ramp = tf.minimum(1.0, position / 0.5)
+    return tf.where(i >= total, tf.ones_like(i), ramp)

@@ -14,7 +14,6 @@ tokenizer.decode(ids)  # ['A short sentence.']
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 from collections.abc import Iterable, Sequence
@@ -31,27 +30,6 @@ SPECIAL_PIECES = ("<pad>", "<unk>", "<s>", "</s>")
 MODEL_TYPES = ("unigram", "bpe", "char", "word")
 # 256 byte pieces, 4 special pieces and some room for the characters themselves.
 MIN_BYTE_FALLBACK_VOCAB_SIZE = 300
-
-
-@dataclasses.dataclass
-class TruncationReport:
-    """What `Tokenizer.encode_with_report` cut off.
-
-    Attributes:
-        num_texts: How many texts were encoded.
-        num_truncated: How many of them were longer than `max_length`.
-        tokens_removed: Total number of tokens cut off.
-        truncated_indices: Positions (in the input list) of the truncated texts.
-    """
-
-    num_texts: int = 0
-    num_truncated: int = 0
-    tokens_removed: int = 0
-    truncated_indices: list[int] = dataclasses.field(default_factory=list)
-
-    def summary(self) -> str:
-        """One line for logs, e.g. "truncated 3 of 100 texts (12 tokens removed)"."""
-        return f"truncated {self.num_truncated:,} of {self.num_texts:,} texts ({self.tokens_removed:,} tokens removed)"
 
 
 class Tokenizer:
@@ -210,46 +188,19 @@ class Tokenizer:
         """Number of pieces, special pieces included."""
         return self._processor.get_piece_size()
 
-    def encode(self, texts: list[str], max_length: int | None = None) -> list[list[int]]:
-        """Encode texts to token ids, without bos or eos.
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Encode texts to token ids, without bos or eos (nothing is truncated).
 
         Args:
             texts: The texts; a single string is treated as a list of one.
-            max_length: Keep at most this many tokens of each text.
 
         Returns:
             One list of ids per text.
         """
-        ids, _ = self.encode_with_report(texts, max_length)
-        return ids
-
-    def encode_with_report(
-        self, texts: list[str], max_length: int | None = None
-    ) -> tuple[list[list[int]], TruncationReport]:
-        """Encode texts like `encode` and report what was truncated.
-
-        Args:
-            texts: The texts; a single string is treated as a list of one.
-            max_length: Keep at most this many tokens of each text.
-
-        Returns:
-            `(ids, report)`: one list of ids per text, and a `TruncationReport`.
-        """
         if isinstance(texts, str):
             texts = [texts]
         texts = list(texts)
-        if max_length is not None and max_length <= 0:
-            raise ValueError(f"max_length must be positive or None, got {max_length}.")
-        ids_batch = self._processor.encode(texts, out_type=int) if texts else []
-        report = TruncationReport(num_texts=len(texts))
-        if max_length is not None:
-            for index, ids in enumerate(ids_batch):
-                if len(ids) > max_length:
-                    report.num_truncated += 1
-                    report.tokens_removed += len(ids) - max_length
-                    report.truncated_indices.append(index)
-                    ids_batch[index] = ids[:max_length]
-        return ids_batch, report
+        return self._processor.encode(texts, out_type=int) if texts else []
 
     def decode(self, ids_batch: Sequence[Sequence[int]]) -> list[str]:
         """Decode rows of ids to text, e.g. a model's output.
@@ -287,10 +238,6 @@ class Tokenizer:
     def id_to_piece(self, token_id: int) -> str:
         """Return the piece string of one id."""
         return self._processor.id_to_piece(int(token_id))
-
-    def piece_to_id(self, piece: str) -> int:
-        """Return the id of a piece (`UNK_ID` when it is not in the vocabulary)."""
-        return self._processor.piece_to_id(piece)
 
     def __repr__(self) -> str:
         return f"Tokenizer(vocab_size={self.vocab_size})"

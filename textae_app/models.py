@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from textae.bundle import CONFIG_FILE, MODEL_FILE, default_model_dir, explorer_sentences, load_latents
+from textae import explorer
+from textae.bundle import CONFIG_FILE, MODEL_FILE, default_model_dir, load_latents
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 MODEL_DIRS_VARIABLE = "TEXTAE_MODEL_DIRS"
 RUNS_DIR_VARIABLE = "TEXTAE_RUNS_DIR"
-CORPUS_SIZE = 2000  # sentences on the Explore map
+CORPUS_SIZE = explorer.SIZE  # sentences on the Explore map
 
 
 def is_model_folder(path: Path) -> bool:
@@ -67,7 +68,7 @@ def corpus_latents(_autoencoder, model_key: str, size: int = CORPUS_SIZE) -> tup
     """Up to `size` corpus sentences and their `(N, Z)` latents.
 
     From the model folder's `latents.npz` when present; otherwise the sentences
-    `training.ship` would store (`bundle.explorer_sentences`), encoded now.
+    `training.ship` would store (`textae.explorer`), encoded now.
     """
     cached = load_latents(_autoencoder.path)
     if cached is not None:
@@ -76,5 +77,4 @@ def corpus_latents(_autoencoder, model_key: str, size: int = CORPUS_SIZE) -> tup
             keep = np.sort(np.random.default_rng(0).choice(len(sentences), size, replace=False))
             sentences, vectors = [sentences[i] for i in keep], vectors[keep]
         return sentences, vectors
-    sentences = explorer_sentences(_autoencoder, size)
-    return sentences, _autoencoder.encode(sentences)
+    return explorer.explorer_latents(_autoencoder, size)

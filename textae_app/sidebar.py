@@ -21,16 +21,6 @@ def choose_model(models: dict[str, Path]) -> Path:
     return models[label]
 
 
-def _flatten(values: dict, prefix: str = "") -> list[tuple[str, object]]:
-    rows = []
-    for key, value in values.items():
-        if isinstance(value, dict):
-            rows += _flatten(value, f"{prefix}{key}.")
-        elif isinstance(value, (int, float, str, bool)):
-            rows.append((f"{prefix}{key}", f"{value:.4g}" if isinstance(value, float) else value))
-    return rows
-
-
 def describe(autoencoder) -> None:
     """A one-line summary of the model, its model card and its metrics."""
     model_config = autoencoder.model.model_config
@@ -45,7 +35,7 @@ def describe(autoencoder) -> None:
         for split, table in by_length.items():
             st.markdown(f"**Reconstruction by sentence length** ({split} split, greedy)")
             st.plotly_chart(by_length_figure(table), width="stretch", config={"displayModeBar": False})
-        rows = _flatten(metrics)
+        rows = model_card.flatten(metrics)
         if rows:
             st.markdown("\n".join(["| metric | value |", "| --- | --- |", *[f"| {k} | {v} |" for k, v in rows]]))
         else:

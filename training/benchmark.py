@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from textae import bundle, data, decoding, pipeline, recurrent  # noqa: E402
+from textae import bundle, data, decoding, explorer, pipeline, recurrent  # noqa: E402
 from textae.config import ModelConfig, preset  # noqa: E402
 from textae.model import TextAutoencoder  # noqa: E402
 from textae.tokenizer import Tokenizer  # noqa: E402
@@ -246,7 +246,7 @@ def _explore_map_seconds(autoencoder, count: int = 2000) -> float:
     """What the app's Explore tab does on first use: encode corpus sentences and fit a 2-D PCA."""
     from sklearn.decomposition import PCA
 
-    texts = bundle.explorer_sentences(autoencoder, count)
+    texts = explorer.explorer_sentences(autoencoder, count)
     start = time.perf_counter()
     vectors = autoencoder.encode(texts)
     PCA(n_components=2, random_state=0).fit_transform(vectors)

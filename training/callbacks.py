@@ -9,7 +9,7 @@ import time
 import keras
 import tensorflow as tf
 
-from textae import decoding, pipeline
+from textae import decoding, encoding, pipeline
 from training import checkpoints
 
 
@@ -89,7 +89,7 @@ class SampleReconstructions(keras.callbacks.Callback):
 
     def reconstructions(self) -> list[str]:
         ids = self.tokenizer.encode(self.texts)
-        mean, _ = self.model.encode(pipeline.pad_batch(ids))
+        mean = encoding.encode(self.model, ids)
         longest = max(len(i) for i in ids)
         result = decoding.decode(self.model, mean, decoding.DecodingSettings(max_length=2 * longest + 8))
         return self.tokenizer.decode(result.tokens)

@@ -22,8 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from textae import bundle as bundle_lib  # noqa: E402
-from textae import cleaning, data, decoding, metrics, model_card, pipeline, training_step  # noqa: E402
-from textae.tokenizer import BOS_ID, EOS_ID  # noqa: E402
+from textae import cleaning, data, decoding, encoding, metrics, model_card, pipeline  # noqa: E402
 
 
 def evaluate(loaded: bundle_lib.Bundle, texts: list[str], batch_size: int = 256) -> dict:
@@ -48,7 +47,7 @@ def measure(
     `buckets` replace the token lengths and their buckets (for example words, to compare
     models with different tokenizers on the same sentences).
     """
-    terms, means = _teacher_forced_terms(model, ids, batch_size)
+    terms, means = encoding.teacher_forced(model, ids, batch_size)
     references, hypotheses = _greedy_reconstructions(model, ids, max_tokens, batch_size, means)
     reference_texts = tokenizer.decode(references)
     hypothesis_texts = tokenizer.decode(hypotheses)
@@ -87,32 +86,6 @@ def measure(
     return results
 
 
-def _teacher_forced_terms(model, ids: list, batch_size: int) -> tuple[dict, np.ndarray]:
-    """Per-sentence teacher-forced sums (`cross_entropy_sum`, `tokens`, `correct`, `kl_sum`) and latent means."""
-    import tensorflow as tf
-
-    function = _cached(model, "_evaluate_terms", lambda: tf.function(
-        lambda batch: training_step.sentence_terms(model, batch), reduce_retracing=True
-    ))  # fmt: skip
-    keys = ("cross_entropy_sum", "tokens", "correct", "kl_sum")
-    terms = {key: np.zeros(len(ids)) for key in keys}
-    means = np.zeros((len(ids), model.model_config.latent_dim), np.float32)
-    # Batches of similar lengths, as training's buckets are: padding each batch to its longest row costs little.
-    by_length = np.argsort([len(row) for row in ids], kind="stable")
-    for start in range(0, len(ids), batch_size):
-        rows = by_length[start : start + batch_size]
-        chunk = [ids[i] for i in rows]
-        encoder_tokens = pipeline.pad_batch(chunk)
-        decoder_tokens = pipeline.pad_batch([[BOS_ID, *row] for row in chunk])
-        targets = pipeline.pad_batch([[*row, EOS_ID] for row in chunk])
-        batch = ({"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}, targets)
-        outputs = function(batch)
-        for key in keys:
-            terms[key][rows] = outputs[key].numpy()
-        means[rows] = outputs["mean"].numpy()
-    return terms, means
-
-
 def _greedy_reconstructions(model, ids: list, max_tokens: int, batch_size: int, means: np.ndarray):
     """Reference and greedy-decoded token lists of every sentence, in order."""
     settings = decoding.DecodingSettings(max_length=max_tokens + 8)
@@ -123,13 +96,6 @@ def _greedy_reconstructions(model, ids: list, max_tokens: int, batch_size: int, 
             references.append([int(t) for t in reference])
             hypotheses.append([int(t) for t in result.tokens[row, : result.lengths[row]]])
     return references, hypotheses
-
-
-def _cached(model, name: str, build):
-    """A function stored on the model, so repeated evaluations (every epoch) trace once."""
-    if getattr(model, name, None) is None:
-        object.__setattr__(model, name, build())
-    return getattr(model, name)
 
 
 def held_out_texts(loaded: bundle_lib.Bundle, dataset=None, split: str = "test", limit=None, **source) -> list[str]:

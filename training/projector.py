@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from textae import pipeline
+from textae import encoding
 
 
 def export(model, token_ids, sentences: list[str], folder: str, batch_size: int = 256) -> None:
@@ -19,11 +19,7 @@ def export(model, token_ids, sentences: list[str], folder: str, batch_size: int 
     if not sentences:
         return
     os.makedirs(folder, exist_ok=True)
-    vectors = []
-    for start in range(0, len(sentences), batch_size):
-        mean, _ = model.encode(pipeline.pad_batch(token_ids[start : start + batch_size]))
-        vectors.append(np.asarray(mean))
-    matrix = np.concatenate(vectors)
+    matrix = encoding.encode(model, token_ids, batch_size)
     np.savetxt(os.path.join(folder, "vectors.tsv"), matrix, delimiter="\t", fmt="%.5f")
     with open(os.path.join(folder, "metadata.tsv"), "w", encoding="utf-8") as handle:
         handle.writelines(sentence.replace("\t", " ").replace("\n", " ") + "\n" for sentence in sentences)

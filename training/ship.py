@@ -18,20 +18,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from textae import (
-    bundle,  # noqa: E402
-    model_card,  # noqa: E402
-)
+from textae import bundle, explorer, model_card  # noqa: E402
 from textae.autoencoder import TextAE  # noqa: E402
 from training import evaluate, plots  # noqa: E402
-
-EXPLORER_SENTENCES = 2000
-
-
-def explorer_latents(autoencoder: TextAE, count: int = EXPLORER_SENTENCES):
-    """The explorer's sentences (`bundle.explorer_sentences`) and their latent vectors."""
-    kept = bundle.explorer_sentences(autoencoder, count)
-    return kept, autoencoder.encode(kept)
 
 
 def ship(run: Path, output: Path, notes: str = "", limit: int | None = None) -> dict:
@@ -44,7 +33,7 @@ def ship(run: Path, output: Path, notes: str = "", limit: int | None = None) -> 
     metrics = {"test": results, "training": training}
     command = _command(loaded)
     card = bundle.render_model_card(loaded.config, metrics, notes=_notes(notes, training, examples), command=command)
-    sentences, vectors = explorer_latents(TextAE(loaded))
+    sentences, vectors = explorer.explorer_latents(TextAE(loaded))
     bundle.save_bundle(
         output,
         loaded.model,

@@ -23,68 +23,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from textae.config import PRESETS, Config, DataConfig, ModelConfig, TokenizerConfig, TrainConfig, preset  # noqa: E402
 
 SECTIONS = {"tokenizer": TokenizerConfig, "data": DataConfig, "model": ModelConfig, "train": TrainConfig}
-HELP = {
-    "vocab_size": "subword vocabulary size (tokenizer and model)",
-    "model_type": "SentencePiece algorithm: unigram or bpe",
-    "character_coverage": "share of characters covered by pieces; the rest fall back to bytes",
-    "byte_fallback": "encode unknown characters as bytes (needs vocab_size > 300)",
-    "max_sentences": "sentences used to train the tokenizer at most",
-    "dataset": "Hugging Face hub name, local file or save_to_disk folder (default: the shipped corpus)",
-    "dataset_config": "hub dataset configuration, e.g. wikitext-103-raw-v1",
-    "split": "dataset split to train on",
-    "text_column": "column holding the text (auto-detected when there is one string column)",
-    "data_files": "local .txt/.csv/.tsv/.json/.jsonl/.parquet files",
-    "streaming": "stream a large hub dataset instead of downloading it whole",
-    "limit": "use at most this many sentences",
-    "lowercase": "lower-case all text",
-    "split_sentences": "split paragraphs into sentences",
-    "deduplicate": "drop repeated sentences",
-    "min_tokens": "drop sentences with fewer tokens",
-    "max_tokens": "drop sentences with more tokens",
-    "word_dropout_rate": "denoising: drop each encoder token with this probability",
-    "word_blank_rate": "denoising: replace each encoder token by <unk> with this probability",
-    "shuffle_distance": "denoising: move encoder tokens at most this far",
-    "embedding_dim": "token embedding size",
-    "hidden_dim": "recurrent state size",
-    "latent_dim": "size of the latent (context) vector",
-    "num_layers": "recurrent layers in the encoder and in the decoder",
-    "cell_type": "lstm, gru or rnn",
-    "bidirectional": "bidirectional encoder",
-    "reverse_encoder_input": "feed the encoder the sentence backwards",
-    "embedding_dropout_rate": "dropout on embeddings",
-    "dropout_rate": "dropout between layers and before the output",
-    "tie_embeddings": "output projection shares the embedding matrix",
-    "latent_mode": "deterministic or variational",
-    "sampling_schedule": "scheduled sampling: constant, linear, exponential or inverse_sigmoid",
-    "sampling_mode": "parallel (fast, two passes) or sequential (exact step loop)",
-    "sampling_k": "k of the schedule (Bengio et al. 2015)",
-    "sampling_c": "slope c of the linear schedule",
-    "sampling_min": "lowest teacher-forcing probability",
-    "sampling_passes": "parallel mode: forward passes before the one with gradient",
-    "sampling_greedy": "feed the argmax token instead of a sampled one",
-    "kl_schedule": "variational: KL weight schedule linear, logistic, cyclical or constant",
-    "kl_anneal_steps": "variational: steps of the KL annealing",
-    "kl_cycles": "variational: cycles of the cyclical schedule",
-    "free_bits": "variational: free bits per latent dimension (nats)",
-    "epochs": "passes over the training data",
-    "batch_size": "global batch (per replica times replicas)",
-    "learning_rate": "optimizer learning rate (the peak, after any warm-up)",
-    "learning_rate_schedule": "constant or cosine (decays to 5%% of the peak over --decay-steps)",
-    "warmup_steps": "linear learning-rate warm-up from 0 over this many steps",
-    "decay_steps": "cosine: steps of the decay after the warm-up (0: epochs x batches per epoch)",
-    "label_smoothing": "spread this share of each target over the vocabulary (training objective only)",
-    "optimizer": "adam or sgd",
-    "clipnorm": "clip the global gradient norm (0: off)",
-    "seed": "random seed",
-    "strategy": "auto, default, mirrored, multi-worker or tpu",
-    "mixed_precision": "auto (float16 on GPUs, bfloat16 on CPUs with AMX/AVX512-BF16), on/float16, bfloat16 or off",
-    "checkpoint_every_steps": "also checkpoint every N steps (0: each epoch only)",
-    "early_stopping_patience": "stop after N epochs without a better validation loss (0: off)",
-    "reduce_lr_patience": "halve the learning rate after N flat epochs (0: off)",
-    "steps_per_epoch": "batches per epoch (default: the whole data)",
-    "validation_size": "validation sentences at most",
-    "max_minutes": "stop after this much wall time, keeping the model",
-}
 
 
 def _flag(name: str) -> str:
@@ -109,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # one --vocab-size sets both
             default = getattr(getattr(defaults, section), field.name)
             kwargs = {"dest": f"{section}.{field.name}", "default": argparse.SUPPRESS}
-            help_text = f"{HELP.get(field.name, field.name)} (default: {default})"
+            help_text = f"{field.metadata['help'].replace('%', '%%')} (default: {default})"
             if isinstance(default, bool):
                 group.add_argument(_flag(field.name), action=argparse.BooleanOptionalAction, help=help_text, **kwargs)
             elif field.name == "data_files":
