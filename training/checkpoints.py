@@ -1,12 +1,14 @@
-"""Resumable training state: a weights file and a pointer to it, each replaced atomically.
+"""Resumable training state: weights files and a pointer to the newest, each written durably.
 
 `save` writes the model's weights (optimizer state included) under a temporary
-name, renames them into place, then rewrites `latest.json` to name them; older
-weights are removed only after that. A kill at any moment leaves the old state
-or the new one, never a torn one. Both `model.fit` (through
-`callbacks.AtomicBackupAndRestore`) and the multi-worker loop use it; the loop
-keeps the previous epoch too, because a job killed while its workers were
-saving leaves them one epoch apart and they must restart from the same one.
+name, syncs them to disk, renames them into place, syncs the folder, then
+rewrites `latest.json` to name them. The previous state is removed only after
+that, and one more is kept (`keep=2`), so a kill or a power loss at any moment
+leaves a complete state to resume from. `restore` loads the newest state that
+reads, saying so when it had to fall back to an older one. Both `model.fit`
+(through `callbacks.AtomicBackupAndRestore`) and the multi-worker loop use it;
+the loop asks for one epoch by number, because a job killed while its workers
+were saving leaves them one epoch apart and they must restart from the same one.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ import json
 import os
 from pathlib import Path
 
-from textae.files import write_atomic
+from textae import files
 
 POINTER = "latest.json"
 
 
-def save(model, folder, epoch: int, keep: int = 1) -> None:
+class CheckpointError(OSError):
+    """A saved training state cannot be read; the message says what to do."""
+
+
+def save(model, folder, epoch: int, keep: int = 2) -> None:
     """Write `model`'s weights as the state after `epoch`, keeping the `keep` latest epochs' files.
 
     A later save of the same epoch replaces it.
@@ -30,8 +36,10 @@ def save(model, folder, epoch: int, keep: int = 1) -> None:
     weights = _weights_file(folder, epoch)
     temporary = folder / f".epoch-{epoch}.tmp.weights.h5"
     model.save_weights(temporary)
+    files.sync_file(temporary)
     os.replace(temporary, weights)
-    write_atomic(folder / POINTER, json.dumps({"epoch": epoch, "file": weights.name}).encode("utf-8"))
+    files.sync_directory(folder)
+    files.write_atomic(folder / POINTER, json.dumps({"epoch": epoch, "file": weights.name}).encode("utf-8"))
     for old in saved_epochs(folder)[:-keep]:
         _weights_file(folder, old).unlink(missing_ok=True)
 
@@ -50,16 +58,46 @@ def saved_epochs(folder) -> list[int]:
 
 
 def restore(model, folder, epoch: int | None = None) -> int:
-    """Load the saved state after `epoch` (default: the latest) into `model`; returns its epoch, 0 if none."""
+    """Load a saved state into `model`; returns its epoch, 0 if there is none.
+
+    Args:
+        model: the built model (its optimizer is built here if needed).
+        folder: the checkpoint folder.
+        epoch: load exactly this epoch's state (an error if it does not read); None loads the
+            newest state that reads, falling back to older ones (and saying so) when the newest is damaged.
+
+    Raises:
+        CheckpointError: no saved state reads; the message says how to start afresh.
+    """
     folder = Path(folder)
-    epoch = latest_epoch(folder) if epoch is None else epoch
     if epoch == 0:
+        return 0
+    candidates = [epoch] if epoch is not None else sorted(set(saved_epochs(folder)), reverse=True)
+    if not candidates:
         return 0
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    model.load_weights(_weights_file(folder, epoch))
-    print(f"Resuming from the checkpoint written after epoch {epoch}.", flush=True)
-    return epoch
+    for candidate in candidates:
+        file = _weights_file(folder, candidate)
+        try:
+            model.load_weights(file)
+        except Exception as error:  # h5py and Keras raise many types for a torn or missing file
+            reason = f"{type(error).__name__}: {str(error)[:200]}"
+            if epoch is not None:
+                raise CheckpointError(
+                    f"Cannot read the checkpoint {file} ({reason}); delete it to resume from the one before."
+                ) from error
+            print(f"The checkpoint {file} cannot be read ({reason}); trying the one before it.", flush=True)
+            continue
+        if candidate != candidates[0]:
+            print(f"Resuming from an older checkpoint: the one written after epoch {candidate}.", flush=True)
+        else:
+            print(f"Resuming from the checkpoint written after epoch {candidate}.", flush=True)
+        return candidate
+    raise CheckpointError(
+        f"No checkpoint in {folder} can be read. Delete that folder to train afresh from epoch 1 "
+        "(or pass --overwrite, which also replaces the run's model)."
+    )
 
 
 def _weights_file(folder: Path, epoch: int) -> Path:
