@@ -5,13 +5,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from textae import lstm, recurrent
+from textae import kernels, lstm, recurrent
 
 STOCK = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}
 UNITS = 6
 
 # (B, T) right-padded masks: a shorter row, a full row and a one-token row.
 MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], bool)
+
+
+@pytest.fixture(autouse=True)
+def _fast_kernels():
+    """These tests compare textae's CPU kernels with the stock layers, on any device."""
+    with kernels.use("fast"):
+        yield
 
 
 @pytest.fixture

@@ -18,11 +18,16 @@ Arg-max: TensorFlow's CPU `ArgMax` is a scalar loop, about five times slower
 than `reduce_max` over the same `(N, V)` tensor; `argmax` finds each row's
 maximum per chunk with `reduce_max`, then the arg-max of the few chunk maxima
 and inside the winning chunk. Measure: `python -m training.benchmark`.
+
+Both are textae's CPU kernels: with `textae.kernels` off (a GPU, a TPU, or
+TEXTAE_KERNELS=stock) they are TensorFlow's own ops.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
+
+from textae import kernels
 
 
 def log_sum_exp(logits, probabilities, most_likely):
@@ -41,6 +46,8 @@ def sparse_cross_entropy(labels, logits):
     `log_sum_exp - logit[label]` instead.
     """
     labels = tf.convert_to_tensor(labels, tf.int32)
+    if not kernels.fast():
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
 
     @tf.custom_gradient
     def cross_entropy(logits):
@@ -78,6 +85,8 @@ def correct_predictions(labels, logits):
 def argmax(logits):
     """`(N,)` int32 arg-max of `(N, V)` logits over the last axis, the first index among ties like `tf.argmax`."""
     vocab = logits.shape[-1]
+    if not kernels.fast():
+        return tf.argmax(logits, axis=-1, output_type=tf.int32)
     chunk = next((size for size in range(128, 31, -1) if vocab is not None and vocab % size == 0), None)
     if chunk is None:  # no chunk size divides V: the plain kernel
         return tf.argmax(logits, axis=-1, output_type=tf.int32)

@@ -14,18 +14,10 @@ without per-step masking and with a hand-written backward pass.
 
 from __future__ import annotations
 
-import functools
-
 import keras
 import tensorflow as tf
 
-from textae import lstm
-
-
-@functools.cache
-def gpu_available() -> bool:
-    """True when TensorFlow sees a GPU (then the parent's cuDNN path is used)."""
-    return bool(tf.config.list_logical_devices("GPU"))
+from textae import kernels, lstm
 
 
 def _activation_name(activation) -> str:
@@ -145,7 +137,7 @@ class _FusedMixin:
     constant_input_units = 0
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if gpu_available():
+        if not kernels.fast():  # on a GPU (cuDNN) or TPU, or TEXTAE_KERNELS=stock: Keras's own loop
             return super().inner_loop(sequences, initial_state, mask, training=training)
         _check_fusable(self.cell)
         if isinstance(mask, (list, tuple)):

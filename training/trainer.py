@@ -21,7 +21,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from textae import bundle, pipeline
+from textae import bundle, kernels, pipeline
 from textae.config import LEARNING_RATE_SCHEDULES, Config
 from textae.files import write_atomic
 from textae.model import TextAutoencoder
@@ -74,8 +74,8 @@ def make_optimizer(config: Config, steps_per_epoch: int | None = None) -> keras.
     train = config.train
     clip = {"global_clipnorm": train.clipnorm} if train.clipnorm and train.clipnorm > 0 else {}
     rate = learning_rate(config, steps_per_epoch)
-    if train.optimizer == "adam":
-        return FusedAdam(rate, **clip)
+    if train.optimizer == "adam":  # the fused kernel is one of textae's CPU kernels (textae.kernels)
+        return (FusedAdam if kernels.fast() else keras.optimizers.Adam)(rate, **clip)
     if train.optimizer == "sgd":
         return keras.optimizers.SGD(rate, momentum=0.9, **clip)
     raise ValueError(f"--optimizer must be adam or sgd, got {train.optimizer!r}.")
@@ -167,7 +167,8 @@ def train(
         )
     else:
         # Bucketing hides the number of batches; without it Keras warns "Your input ran out of data;
-        # interrupting training" after every validation pass.
+        # interrupting training" after every validation pass, and the first epoch's progress bar has no end.
+        train_ds = train_ds.apply(tf.data.experimental.assert_cardinality(sizes[0]))
         validation_ds = validation_ds.apply(tf.data.experimental.assert_cardinality(sizes[1]))
         history, nan, resumed = _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, save, verbose)
 
