@@ -270,3 +270,62 @@ def test_beam_search_wider_than_half_the_vocabulary():
     result = decoding.decode(decoder, np.zeros((2, 1), np.float32), settings)
     assert result.tokens.tolist() == [[X], [X]] and result.finished.all()
     np.testing.assert_allclose(result.log_probability, np.log(0.5), atol=1e-5)
+
+
+def test_a_seeded_sample_of_a_row_does_not_depend_on_the_other_rows(trained):
+    model, _, latents = trained
+    noisy = latents + np.random.default_rng(6).normal(0, 2.0, latents.shape).astype(np.float32)
+    settings = DecodingSettings(method="sample", max_length=10, temperature=2.0, seed=3)
+    alone = decoding.decode(model, noisy[:1], settings)
+    # Other sentences (that finish at other steps, so the running batch differs) and more of them.
+    others = np.concatenate([noisy[:1], noisy[::-1], noisy * 1.5])
+    together = decoding.decode(model, others, settings)
+    assert alone.lengths[0] == together.lengths[0]
+    np.testing.assert_array_equal(alone.tokens[0, : alone.lengths[0]], together.tokens[0, : together.lengths[0]])
+    np.testing.assert_allclose(alone.log_probability[0], together.log_probability[0], atol=1e-5)
+
+
+def _exhaustive_best(decoder: MarkovDecoder, max_length: int, length_penalty: float):
+    """The best finished sentence (up to `max_length` tokens, then </s>) by GNMT-normalised score, by brute force."""
+    import itertools
+
+    log_table = decoder.log_table.numpy().copy()
+    log_table[:, [PAD_ID, BOS_ID]] = -np.inf  # never emitted: decoding renormalises over the other tokens
+    log_table -= np.log(np.exp(log_table).sum(axis=1, keepdims=True))
+    emittable = [t for t in range(log_table.shape[0]) if t not in (PAD_ID, BOS_ID, EOS_ID)]
+    best = (-np.inf, None)
+    for length in range(max_length + 1):
+        for tokens in itertools.product(emittable, repeat=length):
+            path = (BOS_ID, *tokens, EOS_ID)
+            score = sum(log_table[a, b] for a, b in zip(path, path[1:]))
+            normalised = score / ((5.0 + length + 1) / 6.0) ** length_penalty
+            best = max(best, (normalised, list(tokens)), key=lambda pair: pair[0])
+    return best[1]
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 0.6])
+def test_beam_search_at_max_length_weighs_closed_beams_against_finished_ones(length_penalty):
+    # "" (p 0.3) finishes at the first step; "x p" then </s> (p 0.7) is complete only at max_length.
+    decoder = MarkovDecoder({BOS_ID: {X: 0.7, EOS_ID: 0.3}, X: {P: 1.0}, P: {EOS_ID: 1.0}})
+    settings = DecodingSettings(method="beam", beam_width=2, length_penalty=length_penalty, max_length=2)
+    result = decoding.decode(decoder, np.zeros((2, 1), np.float32), settings)
+    assert _exhaustive_best(decoder, 2, length_penalty) == [X, P]
+    assert result.tokens.tolist() == [[X, P], [X, P]] and result.finished.all()
+    np.testing.assert_allclose(result.log_probability, np.log(0.7), atol=1e-5)
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 0.6])
+@pytest.mark.parametrize("seed", range(6))
+def test_beam_search_equals_exhaustive_search_on_random_chains(seed, length_penalty):
+    # With max_length 1 and a beam per emittable token, beam search sees every sentence: it must find the best.
+    generator = np.random.default_rng(seed)
+    vocab_size = 8
+    transitions = {
+        previous: dict(zip(range(vocab_size), generator.dirichlet(np.full(vocab_size, 0.5))))
+        for previous in range(vocab_size)
+    }
+    decoder = MarkovDecoder(transitions, vocab_size)
+    settings = DecodingSettings(method="beam", beam_width=vocab_size - 2, length_penalty=length_penalty, max_length=1)
+    result = decoding.decode(decoder, np.zeros((1, 1), np.float32), settings)
+    expected = _exhaustive_best(decoder, 1, length_penalty)
+    assert result.finished[0] and result.tokens[0, : result.lengths[0]].tolist() == expected

@@ -20,8 +20,9 @@ def beam_search(model, latent, max_length, beam_width, length_penalty, weights):
     alive, so a finished hypothesis is never pushed out by longer, still running ones (the rule of
     fairseq and Hugging Face). A row is done once its pool holds W hypotheses that no alive beam can
     still beat (an exact bound, see `pool_is_final`); its pool then stays fixed while other rows run.
-    A row with an empty pool at `max_length` returns its best alive beam, finished only if `</s>` is its
-    most likely next token.
+    At `max_length`, a row with finished hypotheses also weighs its alive beams closed with `</s>` against
+    them; a row with an empty pool returns its best alive beam, finished only if `</s>` is its most likely
+    next token.
 
     `weights` are `model.decoder_step_weights` with `<pad>` and `<s>` banned (a -inf logit bias).
     """
@@ -115,15 +116,21 @@ def beam_search(model, latent, max_length, beam_width, length_penalty, weights):
         maximum_iterations=max_length,
     )
     tokens, probabilities, lengths, scores = alive
-    # Rows with no finished hypothesis return their best alive beam: finished if </s> is its most likely next token.
     logits, _ = model.decoder_step(previous, states, latent, weights=weights)
     log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))
+    has_pool = pool[-1][:, 0] > -np.inf  # the pool is sorted: slot 0 is its best
+    # A row with finished hypotheses also weighs its alive beams, closed with </s>, against them.
+    closed = scores + log_probs[:, EOS_ID]
+    closed_ranks = tf.where(scores > DEAD_BEAM_SCORE / 2, normalise(closed, lengths + 1), -np.inf)
+    as_rows = lambda value: tf.reshape(value, tf.concat([[batch, width], tf.shape(value)[1:]], 0))  # noqa: E731
+    candidates = [as_rows(value) for value in (tokens, probabilities, lengths, closed)]
+    pool = add_to_pool(pool, ~has_pool, candidates, as_rows(closed_ranks))  # rows without a pool keep theirs empty
+    # Rows with no finished hypothesis return their best alive beam: finished if </s> is its most likely next token.
     ends = tf.equal(losses.argmax(log_probs), EOS_ID)
     scores = scores + tf.where(ends, log_probs[:, EOS_ID], 0.0)
     normalised = normalise(scores, lengths + tf.cast(ends, tf.int32))
     best_alive = tf.range(batch) * width + tf.argmax(tf.reshape(normalised, [batch, width]), -1, tf.int32)  # (B,)
     fallback = [tf.gather(value, best_alive) for value in (tokens, probabilities, lengths, scores, ends)]
-    has_pool = pool[-1][:, 0] > -np.inf  # the pool is sorted: slot 0 is its best
     best = [value[:, 0] for value in pool[:4]] + [has_pool]
     return tuple(_where_rows(has_pool, mine, other) for mine, other in zip(best, fallback))
 

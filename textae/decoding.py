@@ -153,15 +153,22 @@ def _build_decoder(model_ref, latent_dim, key):
             weights = model.decoder_step_weights(logit_bias=_banned_logits(model.model_config.vocab_size))
             return beam_search.beam_search(model, latent, max_length, key[2], length_penalty, weights)
         if method == "greedy":
-            return _step_loop(model, latent, max_length, lambda logits, most_likely, step: most_likely)
+            return _step_loop(model, latent, max_length, lambda logits, most_likely, step, rows: most_likely)
 
-        def draw(logits, most_likely, step):
+        batch, vocab = tf.shape(latent)[0], model.model_config.vocab_size
+
+        def draw(logits, most_likely, step, rows):
             filtered = filter_logits(logits / temperature, top_k, top_p)
-            if key[2]:  # seeded: one stateless draw per step
-                drawn = tf.random.stateless_categorical(filtered, 1, seed=tf.stack([seed, tf.cast(step, tf.int64)]))
-            else:
-                drawn = tf.random.categorical(filtered, 1)
-            return tf.cast(drawn[:, 0], tf.int32)
+            if not key[2]:
+                return tf.cast(tf.random.categorical(filtered, 1)[:, 0], tf.int32)
+            # Seeded: Gumbel-max with noise drawn for the whole batch and read at each row's own index, so a
+            # row's sample depends on the seed, its position and the step only, never on which rows still run
+            # (a stateless draw fills its output row by row: row r's noise is the same for any batch size).
+            uniform = tf.random.stateless_uniform(
+                [batch, vocab], seed=tf.stack([seed, tf.cast(step, tf.int64)]), minval=1e-20, maxval=1.0
+            )
+            gumbel = -tf.math.log(-tf.math.log(tf.gather(uniform, rows)))
+            return tf.argmax(filtered + gumbel, axis=-1, output_type=tf.int32)
 
         return _step_loop(model, latent, max_length, draw)
 
@@ -198,7 +205,9 @@ def _filter(logits, top_k, top_p):
 
 
 def _step_loop(model, latent, max_length, choose):
-    """Greedy or sampled decoding; `choose(logits (A, V), most_likely (A,), step) -> tokens (A,)`.
+    """Greedy or sampled decoding; `choose(logits (A, V), most_likely (A,), step, rows (A,)) -> tokens (A,)`.
+
+    `rows` are the batch indices of the A rows still running.
 
     A row leaves the batch once it emits `</s>`: its index, previous token,
     latent and states are gathered away, so each step costs in proportion to
@@ -211,17 +220,17 @@ def _step_loop(model, latent, max_length, choose):
     batch = tf.shape(latent)[0]
     weights = model.decoder_step_weights(logit_bias=_banned_logits(model.model_config.vocab_size))
 
-    def next_token(previous, states, latent, step):
+    def next_token(previous, states, latent, step, rows):
         logits, states = model.decoder_step(previous, states, latent, weights=weights)
         logits = tf.cast(logits, tf.float32)  # (A, V); <pad> and <s> are -inf (the weights' logit bias)
         most_likely = losses.argmax(logits)
-        chosen = choose(logits, most_likely, step)
+        chosen = choose(logits, most_likely, step, rows)
         # log p = logit - log-sum-exp, the log-sum-exp read off the most likely token (no underflow).
         log_sum_exp = losses.log_sum_exp(logits, tf.nn.softmax(logits), most_likely)
         return chosen, tf.gather(logits, chosen, batch_dims=1) - log_sum_exp, states
 
     def body(step, rows, previous, states, latent, records):
-        chosen, log_prob, states = next_token(previous, states, latent, step)
+        chosen, log_prob, states = next_token(previous, states, latent, step, rows)
         values = (rows, chosen, log_prob, tf.fill(tf.shape(rows), step))
         records = [array.write(step, value) for array, value in zip(records, values)]
         running = tf.where(tf.not_equal(chosen, EOS_ID))[:, 0]
@@ -248,7 +257,7 @@ def _step_loop(model, latent, max_length, choose):
         maximum_iterations=max_length,
     )
     # Rows still running after max_length tokens are finished only if </s> comes next (none: an empty step).
-    chosen, log_prob, _ = next_token(previous, states, latent, max_length)
+    chosen, log_prob, _ = next_token(previous, states, latent, max_length, rows)
     ends = tf.equal(chosen, EOS_ID)
     values = (rows, chosen, log_prob, tf.fill(tf.shape(rows), step))
     records = [array.write(step, tf.boolean_mask(value, ends)) for array, value in zip(records, values)]
