@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st  # noqa: E402
 
-from textae_app import explore, inputs, models, sidebar, tabs  # noqa: E402
+from textae_app import arithmetic, explore, inputs, models, sidebar, tabs  # noqa: E402
 
 INTRODUCTION = (
     "A **recurrent autoencoder** reads a sentence token by token with a recurrent network (the *encoder*) and "
@@ -56,19 +56,24 @@ if not available:
 model_dir = sidebar.choose_model(available)
 autoencoder = None
 with inputs.friendly_errors():
-    autoencoder = models.load_autoencoder(str(model_dir))
+    model_key = models.bundle_key(model_dir)  # changes when training replaces the folder
+    autoencoder = models.load_autoencoder(str(model_dir), model_key)
 if autoencoder is None:
     st.info("Choose another model in the sidebar, or train one with `python -m training.train`.")
     st.stop()
 sidebar.describe(autoencoder)
 settings = sidebar.decoding_settings()
 
-reconstruct, interpolate, explore_map, sample = st.tabs(["Reconstruct", "Interpolate", "Explore", "Sample"])
+reconstruct, interpolate, arithmetic_tab, explore_map, sample = st.tabs(
+    ["Reconstruct", "Interpolate", "Arithmetic", "Explore", "Sample"]
+)
 with reconstruct:
-    tabs.reconstruct_tab(autoencoder, settings)
+    tabs.reconstruct_tab(autoencoder, model_key, settings)
 with interpolate:
-    tabs.interpolate_tab(autoencoder, settings)
+    tabs.interpolate_tab(autoencoder, model_key, settings)
+with arithmetic_tab:
+    arithmetic.arithmetic_tab(autoencoder, model_key, settings)
 with explore_map:
-    explore.explore_tab(autoencoder)
+    explore.explore_tab(autoencoder, model_key)
 with sample:
-    tabs.sample_tab(autoencoder, settings)
+    tabs.sample_tab(autoencoder, model_key, settings)

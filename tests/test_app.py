@@ -48,7 +48,7 @@ def _markdown(at: AppTest) -> str:
 
 def test_opens_on_the_model_with_title_and_tabs(app):
     assert "recurrent text autoencoder" in app.title[0].value
-    assert [tab.label for tab in app.tabs] == ["Reconstruct", "Interpolate", "Explore", "Sample"]
+    assert [tab.label for tab in app.tabs] == ["Reconstruct", "Interpolate", "Arithmetic", "Explore", "Sample"]
     assert app.selectbox(key="model_label").options == [str(models._resolve(app.selectbox(key="model_label").value))]
     assert not app.warning and not app.error
 
@@ -196,7 +196,8 @@ def test_explore_without_cached_latents_encodes_the_shipped_corpus(tiny_bundle, 
     _submit(at, "Draw the map")
     figure = at.get("plotly_chart")[0].proto.spec
     assert figure.count('"text"') >= 1 and "Nearest neighbours" not in _markdown(at)
-    sentences, vectors = models.corpus_latents(models.load_autoencoder(str(tiny_bundle)), str(tiny_bundle))
+    autoencoder = models.load_autoencoder(str(tiny_bundle), models.bundle_key(tiny_bundle))
+    sentences, vectors = models.corpus_latents(autoencoder, models.bundle_key(tiny_bundle))
     assert 1000 <= len(sentences) <= models.CORPUS_SIZE and vectors.shape == (len(sentences), 16)
 
 
@@ -223,3 +224,54 @@ def test_metrics_panel_charts_reconstruction_by_length(app_bundle, tmp_path, mon
     assert figure["data"][0]["x"] == ["1–8", "9–16", "17–24", "25–32"]  # the empty 33–48 bucket is left out
     assert any("| test.exact_match | 0.5 |" in text for text in texts)  # the flat figures stay, by_length not
     assert not any("by_length" in text for text in texts)
+
+
+def test_a_replaced_model_folder_is_loaded_again(tiny_bundle, tiny_sentences_trained, tmp_path, monkeypatch):
+    """Training replaces runs/*/model after every epoch: the next run of the script must use the new model."""
+    import keras
+
+    from textae.bundle import load_bundle, save_bundle
+    from textae.model import TextAutoencoder
+
+    path = tmp_path / "run" / "model"
+    shutil.copytree(tiny_bundle, path)
+    monkeypatch.setenv(models.MODEL_DIRS_VARIABLE, str(path))
+    monkeypatch.setenv(models.RUNS_DIR_VARIABLE, str(tmp_path / "no-runs"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    sentence = tiny_sentences_trained[0]
+    at.text_area(key="reconstruct_text").input(sentence)
+    _submit(at, "Reconstruct")
+    assert f"**Reconstruction** &nbsp; {render.escape(sentence)}" in _markdown(at)
+
+    old = load_bundle(path)
+    keras.utils.set_random_seed(1)
+    untrained = TextAutoencoder(old.model.model_config)  # same shapes, weights that reconstruct nothing
+    save_bundle(path, untrained, old.tokenizer, old.config, card="# A replaced model")
+    at.run()  # the same request, as after a rerun the visitor did not ask for
+    assert not at.exception, at.exception
+    assert f"**Reconstruction** &nbsp; {render.escape(sentence)}" not in _markdown(at)
+    assert "A replaced model" in _markdown(at)  # the model card in the sidebar is the new model's too
+
+
+def test_arithmetic_moves_the_example_along_the_shipped_pair(app):
+    assert app.selectbox(key="arithmetic_pair").value == "tense"
+    assert app.text_area(key="arithmetic_a").value.count("\n") >= 199  # the shipped group, pre-filled
+    assert app.text_input(key="arithmetic_sentence").value
+    _submit(app, "Move")
+    shown = _markdown(app)
+    assert shown.count("<tr><td") == 5  # strength 0 (the reconstruction) up to the chosen one
+    assert "+0.00" in shown and "+2.00" in shown
+
+
+def test_arithmetic_with_a_group_the_model_cannot_take_warns(app):
+    app.text_area(key="arithmetic_b").input("   ")
+    next(button for button in app.button if button.label == "Move").click().run()
+    assert not app.exception
+    assert any("group B" in warning.value for warning in app.warning)
+
+
+def test_choosing_another_pair_fills_in_its_groups(app):
+    app.selectbox(key="arithmetic_pair").select("negation").run()
+    assert not app.exception
+    assert "is not" in app.text_area(key="arithmetic_b").value.splitlines()[0]

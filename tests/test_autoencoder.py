@@ -106,3 +106,41 @@ def test_input_errors(autoencoder, texts, message):
 
 def test_check_texts_normalises_whitespace(autoencoder):
     assert autoencoder.check_texts("  The  cat saw a red ball. ") == ["The cat saw a red ball."]
+
+
+def test_skip_mode_keeps_every_input_in_its_place(autoencoder, tiny_sentences_trained):
+    a, b = tiny_sentences_trained[:2]
+    texts = [a, "   ", "the cat " * 40, b]
+    checked = autoencoder.check(texts, errors="skip")
+    assert checked.usable == [0, 3]
+    assert checked.problems[1] == "is empty: enter a sentence." and "tokens long" in checked.problems[2]
+    vectors = autoencoder.encode(texts, errors="skip")
+    assert np.isnan(vectors[1:3]).all()
+    np.testing.assert_allclose(vectors[[0, 3]], autoencoder.encode([a, b]), atol=1e-6)
+    scores = autoencoder.score(texts, errors="skip")
+    assert np.isnan(scores[1:3]).all() and np.isfinite(scores[[0, 3]]).all()
+    results = autoencoder.reconstruct(texts, errors="skip")
+    assert results[1] is None and results[2] is None
+    assert [results[0].output, results[3].output] == [a, b]
+    with pytest.raises(InputError, match="Text 2 is empty"):
+        autoencoder.encode(texts)  # the default still raises at the first bad text
+    with pytest.raises(ValueError, match="errors must be one of raise, skip"):
+        autoencoder.encode(texts, errors="ignore")
+
+
+def test_offset_is_the_difference_of_the_group_means(autoencoder, tiny_sentences_trained):
+    group_a, group_b = tiny_sentences_trained[:4], tiny_sentences_trained[4:8]
+    vector = autoencoder.offset(group_a, group_b)
+    expected = autoencoder.encode(group_b).mean(axis=0) - autoencoder.encode(group_a).mean(axis=0)
+    np.testing.assert_allclose(vector, expected, atol=1e-6)
+
+
+def test_apply_offset_decodes_every_sentence_at_every_strength(autoencoder, tiny_sentences_trained):
+    a, b = tiny_sentences_trained[:2]
+    vector = autoencoder.encode([b])[0] - autoencoder.encode([a])[0]
+    moved = autoencoder.apply_offset([a, b], vector, strengths=[0.0, 1.0])
+    assert len(moved) == 2 and all(len(row) == 2 for row in moved)
+    assert moved[0][0] == a and moved[1][0] == b  # strength 0: the reconstruction
+    assert moved[0][1] == b  # a + (z_b - z_a) is z_b
+    with pytest.raises(ValueError, match="strength"):
+        autoencoder.apply_offset([a], vector, strengths=[])

@@ -32,6 +32,8 @@ KEYS = (
     "pipeline_ratio",
     "padding_fraction",
     "explore_map_seconds",
+    "saved_model_encode_p50_ms",
+    "saved_model_reconstruct_text_p50_ms",  # tensorflow-text is in requirements-dev.txt
 )
 
 

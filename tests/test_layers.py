@@ -13,16 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # Reading and preparing a corpus sits above the inference facade: loading and using a model never needs it.
 LAYERS = (
     ("training", "training"),
-    ("interface", "app textae_app textae.cli textae.__main__"),
-    ("corpus", "textae.explorer textae.pipeline textae.cleaning"),
+    ("interface", "app textae_app textae.cli textae.__main__ textae.commands textae.command_inputs textae.export"),
+    ("corpus", "textae.explorer textae.attributes textae.bulk textae.pipeline textae.cleaning"),
     ("loading", "textae.data"),
-    ("inference", "textae.autoencoder textae.results textae.encoding textae.decoding textae.beam_search textae.latent"),
-    ("metrics", "textae.metrics"),
+    ("inference", "textae.autoencoder textae.text_input textae.results textae.encoding textae.decoding"),
+    ("search", "textae.beam_search"),  # decoding.py's beam search, in a file of its own
+    ("measures", "textae.latent textae.metrics"),  # pure NumPy: latent-space geometry, reconstruction metrics
     ("bundle", "textae.bundle textae.model_card"),
     ("model", "textae.model textae.training_step textae.schedules textae.losses textae.optimizers"),
     ("layers", "textae.recurrent textae.lstm"),
     ("text", "textae.tokenizer"),
-    ("base", "textae textae.config textae.files"),
+    ("base", "textae textae.config textae.files textae.kernels"),
 )
 RANK = {name: rank for rank, (_, names) in enumerate(LAYERS) for name in names.split()}
 

@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "load": "textae.autoencoder",
     "TextAE": "textae.autoencoder",
-    "InputError": "textae.autoencoder",
+    "InputError": "textae.text_input",
     "Config": "textae.config",
     "ModelConfig": "textae.config",
     "TextAutoencoder": "textae.model",

@@ -17,15 +17,12 @@ import os
 
 import numpy as np
 
-from textae import encoding, metrics
+from textae import encoding, metrics, text_input
 from textae import latent as latent_space
 from textae.bundle import Bundle, default_model_dir, load_bundle
 from textae.decoding import DecodingSettings, decode
 from textae.results import Decoded, InterpolationStep, Reconstruction
-
-
-class InputError(ValueError):
-    """Text the model cannot take; the message says what to change."""
+from textae.text_input import InputError  # noqa: F401  (part of this module's interface)
 
 
 class TextAE:
@@ -35,7 +32,7 @@ class TextAE:
         bundle: A loaded model folder (see `textae.bundle.load_bundle`, or use `textae.load`).
     """
 
-    MAX_INPUT_CHARS = 500
+    MAX_INPUT_CHARS = text_input.MAX_INPUT_CHARS
 
     def __init__(self, bundle: Bundle):
         self._bundle = bundle
@@ -81,49 +78,39 @@ class TextAE:
         return f"TextAE(path={str(self.path)!r}, latent_dim={self.latent_dim})"
 
     # ------------------------------------------------------------------ input
-    def _prepare(self, texts) -> tuple[list[str], list[list[int]]]:
-        """Checked texts and their token ids."""
-        if isinstance(texts, str):
-            texts = [texts]
-        texts = list(texts)
-        if not texts:
-            raise InputError("No text was given: enter at least one sentence.")
-        cleaned = []
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise InputError(f"Text {index + 1} is a {type(text).__name__}, not a string.")
-            text = " ".join(text.split())
-            if not text:
-                raise InputError(f"Text {index + 1} is empty: enter a sentence.")
-            if len(text) > self.MAX_INPUT_CHARS:
-                raise InputError(
-                    f"Text {index + 1} has {len(text)} characters; the limit is {self.MAX_INPUT_CHARS}. "
-                    "Enter one sentence at a time."
-                )
-            cleaned.append(text.lower() if self.config.data.lowercase else text)
-        ids = self.tokenizer.encode(cleaned)
-        for index, row in enumerate(ids):
-            if len(row) > self.max_input_tokens:
-                raise InputError(
-                    f"Text {index + 1} is {len(row)} tokens long; this model was trained on sentences of at most "
-                    f"{self.max_input_tokens} tokens. Shorten it or split it into sentences."
-                )
-        return cleaned, ids
+    def check(self, texts, errors: str = "raise") -> text_input.Checked:
+        """The texts as the model sees them, their token ids, and why any cannot be taken (`text_input.check`)."""
+        config = self.config.data
+        return text_input.check(texts, self.tokenizer, lowercase=config.lowercase, max_tokens=config.max_tokens,
+                                errors=errors)  # fmt: skip
 
     def check_texts(self, texts) -> list[str]:
         """Return the texts as the model will see them, or raise `InputError` saying what is wrong."""
-        return self._prepare(texts)[0]
+        return self.check(texts).texts
 
     # ------------------------------------------------------------ encode, score
-    def encode(self, texts, batch_size: int = 256) -> np.ndarray:
-        """`(N, Z)` latent vectors (the mean in variational mode)."""
-        _, ids = self._prepare(texts)
-        return encoding.encode(self.model, ids, batch_size)
+    def encode(self, texts, batch_size: int = 256, errors: str = "raise") -> np.ndarray:
+        """`(N, Z)` latent vectors (the mean in variational mode).
 
-    def score(self, texts, batch_size: int = 256) -> np.ndarray:
-        """`(N,)` anomaly scores: teacher-forced NLL per token (`</s>` included) given the latent mean."""
-        _, ids = self._prepare(texts)
-        return self._encode_and_score(ids, batch_size)[1]
+        With `errors="skip"`, a text the model cannot take gets a row of NaN instead of raising
+        `InputError`; `check(texts, errors="skip").problems` says why.
+        """
+        checked = self.check(texts, errors)
+        vectors = np.full((len(checked.texts), self.latent_dim), np.nan, np.float32)
+        if checked.usable:
+            vectors[checked.usable] = encoding.encode(self.model, [checked.ids[i] for i in checked.usable], batch_size)
+        return vectors
+
+    def score(self, texts, batch_size: int = 256, errors: str = "raise") -> np.ndarray:
+        """`(N,)` anomaly scores: teacher-forced NLL per token (`</s>` included) given the latent mean.
+
+        With `errors="skip"`, a text the model cannot take scores NaN instead of raising `InputError`.
+        """
+        checked = self.check(texts, errors)
+        scores = np.full(len(checked.texts), np.nan, np.float32)
+        if checked.usable:
+            scores[checked.usable] = self._encode_and_score([checked.ids[i] for i in checked.usable], batch_size)[1]
+        return scores
 
     def _encode_and_score(self, ids: list[list[int]], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         terms, means = encoding.teacher_forced(self.model, ids, batch_size)
@@ -158,11 +145,26 @@ class TextAE:
         return decoded
 
     # ------------------------------------------------------------ applications
-    def reconstruct(self, texts, settings: DecodingSettings = DecodingSettings()) -> list[Reconstruction]:
-        """Encode and decode each text; compare the output with the input."""
-        cleaned, ids = self._prepare(texts)
-        vectors, scores = self._encode_and_score(ids)
+    def reconstruct(
+        self, texts, settings: DecodingSettings = DecodingSettings(), errors: str = "raise"
+    ) -> list[Reconstruction]:
+        """Encode and decode each text; compare the output with the input.
+
+        With `errors="skip"`, a text the model cannot take gives None instead of raising `InputError`.
+        """
+        checked = self.check(texts, errors)
+        results: list[Reconstruction | None] = [None] * len(checked.texts)
+        if not checked.usable:
+            return results
+        cleaned = [checked.texts[i] for i in checked.usable]
+        vectors, scores = self._encode_and_score([checked.ids[i] for i in checked.usable])
         outputs = self.decode(vectors, settings)
+        for index, result in zip(checked.usable, self._compare(cleaned, outputs, scores, vectors)):
+            results[index] = result
+        return results
+
+    @staticmethod
+    def _compare(cleaned, outputs, scores, vectors) -> list[Reconstruction]:
         return [
             Reconstruction(
                 input=text,
@@ -198,6 +200,22 @@ class TextAE:
             )
             for i in range(steps)
         ]
+
+    def offset(self, group_a, group_b) -> np.ndarray:
+        """The attribute vector `mean(z_B) - mean(z_A)` (Shen et al. 2020): from group A's attribute to B's."""
+        return latent_space.attribute_vector(self.encode(group_a), self.encode(group_b))
+
+    def apply_offset(
+        self, sentences, vector, strengths=(1.0,), settings: DecodingSettings = DecodingSettings()
+    ) -> list[list[str]]:
+        """Decode each sentence moved by `strength * vector`, for every strength, in one batched call.
+
+        Returns `[sentence][strength]` texts; strength 0 is the plain reconstruction.
+        """
+        points = latent_space.shifted(self.encode(sentences), vector, strengths)  # (N, K, Z)
+        decoded = self.decode(points.reshape(-1, self.latent_dim), settings)
+        count = points.shape[1]
+        return [[step.text for step in decoded[row * count : (row + 1) * count]] for row in range(len(points))]
 
     def neighbours(self, query: str, candidates=None, vectors=None, k: int = 5) -> list[tuple[str, float]]:
         """The `k` candidates whose latent vectors are most cosine-similar to the query's.

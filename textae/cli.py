@@ -1,28 +1,28 @@
 """Command line of `python -m textae`: parse arguments, call `TextAE`, print results.
 
-Every user error (missing model, empty or over-long input, bad option values)
-ends with one `textae: error: ...` line on stderr and exit status 2; anything
-unexpected with one line and status 1 (set TEXTAE_DEBUG=1 for the traceback).
+Every user error (missing model, no input, bad option values) ends with one
+`textae: error: ...` line on stderr and exit status 2; anything unexpected with
+one line and status 1 (set TEXTAE_DEBUG=1 for the traceback). `reconstruct`,
+`encode` and `score` are batch jobs: a bad line (empty, over-long) does not stop
+them. Each is reported on stderr (`textae: line 3 is 61 tokens long; ...`) and,
+with --json, as an `{"input", "error"}` record in its place; every input keeps
+its place in the output (an empty line, a NaN score, a NaN row of vectors), and
+the exit status is 2 when any input failed.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from textae import attributes, command_inputs, commands
 from textae.bundle import BundleError, default_model_dir, json_default
+from textae.commands import UsageError
 
 USER_ERROR, UNEXPECTED_ERROR = 2, 1
-
-
-class UsageError(ValueError):
-    """Wrong input given on the command line."""
 
 
 def _add_model(parser):
@@ -44,14 +44,14 @@ def _add_decoding(parser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textae", description="Use a trained textae sentence autoencoder.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    command = commands.add_parser("reconstruct", help="encode and decode sentences")
+    command = subparsers.add_parser("reconstruct", help="encode and decode sentences")
     command.add_argument("sentences", nargs="*", metavar="SENTENCE", help="default: one per line on stdin")
     _add_model(command)
     _add_decoding(command)
 
-    command = commands.add_parser("interpolate", help="decode points on the path between two sentences")
+    command = subparsers.add_parser("interpolate", help="decode points on the path between two sentences")
     command.add_argument("a", metavar="A")
     command.add_argument("b", metavar="B")
     command.add_argument("--steps", type=int, default=8, help="points on the path, both ends included")
@@ -59,50 +59,57 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(command)
     _add_decoding(command)
 
-    command = commands.add_parser("encode", help="write the latent vectors of a file's lines to .npy")
-    command.add_argument("--input", required=True, help="text file, one sentence per line ('-': stdin)")
-    command.add_argument("--output", required=True, type=Path, help="where to write the (N, Z) float32 array")
+    command = subparsers.add_parser("encode", help="write the latent vectors of many sentences, in bounded memory")
+    group = command.add_argument_group("input (one of)")
+    group.add_argument("--input", help="text file, one sentence per line ('-': stdin)")
+    group.add_argument("--data-files", nargs="+", help="local .txt/.csv/.tsv/.json/.jsonl/.parquet files")
+    group.add_argument("--dataset", help="Hugging Face hub dataset name or save_to_disk folder")
+    group.add_argument("--dataset-config", help="hub dataset configuration")
+    group.add_argument("--split", default="train", help="dataset split")
+    group.add_argument("--text-column", help="column holding the text (detected when there is one string column)")
+    group = command.add_argument_group("output (one of)")
+    group.add_argument("--output", type=Path, help=".npy: the (N, Z) float32 array; .parquet: row, text, vector")
+    group.add_argument("--output-dataset", type=Path, help="save_to_disk folder: the dataset with a vector column")
+    command.add_argument(
+        "--line-numbers",
+        type=Path,
+        help="with --input: write the input line number of each row (blank lines have none)",
+    )
     _add_model(command)
 
-    command = commands.add_parser("score", help="anomaly score: reconstruction loss per token")
+    command = subparsers.add_parser("score", help="anomaly score: reconstruction loss per token")
     command.add_argument("sentences", nargs="*", metavar="SENTENCE", help="default: one per line on stdin")
     _add_model(command)
 
-    command = commands.add_parser("neighbours", help="the most similar sentences in latent space")
+    command = subparsers.add_parser("neighbours", help="the most similar sentences in latent space")
     command.add_argument("query", metavar="QUERY")
     command.add_argument("--candidates", help="text file, one sentence per line (default: the model's latents.npz)")
     command.add_argument("-k", type=int, default=5, help="how many neighbours")
     _add_model(command)
 
-    command = commands.add_parser("sample", help="decode random latent vectors")
+    command = subparsers.add_parser(
+        "arithmetic", help="move sentences along an attribute direction, mean(z_B) - mean(z_A) (Shen et al. 2020)"
+    )
+    command.add_argument("sentences", nargs="*", metavar="SENTENCE", help="default: one per line on stdin")
+    command.add_argument("--pair", choices=list(attributes.PAIRS), help="a shipped pair of groups (assets/attributes)")
+    command.add_argument("--from", dest="group_a", help="group A: text file, one sentence per line")
+    command.add_argument("--to", dest="group_b", help="group B: text file, one sentence per line")
+    command.add_argument("--strength", type=float, nargs="+", default=[1.0], help="how far to move, times the vector")
+    _add_model(command)
+    _add_decoding(command)
+
+    command = subparsers.add_parser("export", help="write the model as a TensorFlow SavedModel for serving")
+    command.add_argument("--output", required=True, type=Path, help="the SavedModel folder to create")
+    command.add_argument("--max-length", type=int, default=64, help="most tokens decode emits per sentence")
+    _add_model(command)
+
+    command = subparsers.add_parser("sample", help="decode random latent vectors")
     command.add_argument("-n", type=int, default=5, help="how many sentences")
     command.add_argument("--around", help="sample near this sentence (needed for deterministic models)")
     command.add_argument("--radius", type=float, default=0.5, help="distance from --around, times its norm")
     _add_model(command)
     _add_decoding(command)
     return parser
-
-
-def _read_lines(source: str) -> list[str]:
-    """Non-blank lines of a file, or of stdin for '-'."""
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except FileNotFoundError as error:
-        raise UsageError(f"no such file: {source}") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read {source}: {error}") from error
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        raise UsageError(f"{'stdin' if source == '-' else source} has no text: give one sentence per line.")
-    return lines
-
-
-def _sentences(args) -> list[str]:
-    if args.sentences:
-        return args.sentences
-    if sys.stdin.isatty():
-        raise UsageError("no sentences given: pass them as arguments or pipe them in, one per line.")
-    return _read_lines("-")
 
 
 def _settings(args):
@@ -122,25 +129,11 @@ def _settings(args):
     return settings
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up logs ignore TF_CPP_MIN_LOG_LEVEL."""
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
 def _load(args):
     """Load the model (and TensorFlow) quietly."""
     from textae.bundle import load_bundle
 
-    with _quiet_stderr():
+    with commands.quiet_stderr():
         # load_bundle checks the folder, its files, config and tokenizer before it imports Keras, so a bad
         # --model fails fast; the stderr it quietens is restored before main() prints the error.
         loaded = load_bundle(args.model or default_model_dir())
@@ -153,76 +146,52 @@ def _print_json(value) -> None:
     print(json.dumps(value, ensure_ascii=False, default=json_default))
 
 
-def _reconstruct(autoencoder, args, settings):
-    results = autoencoder.reconstruct(args.sentences, settings)
-    keys = ("input", "output", "exact_match", "bleu", "anomaly_score", "pieces", "token_probabilities")
-    return [{key: getattr(r, key) for key in keys} for r in results], [r.output for r in results]
+def run(args) -> int:
+    """Carry out one parsed command: check the input, load the model, print the result.
 
-
-def _interpolate(autoencoder, args, settings):
-    path = autoencoder.interpolate(args.a, args.b, args.steps, args.interpolation, settings)
-    keys = ("position", "text", "duplicate_of_previous", "vector")
-    return [{key: getattr(s, key) for key in keys} for s in path], [f"{s.position:.2f}\t{s.text}" for s in path]
-
-
-def _encode(autoencoder, args, settings):
-    vectors = autoencoder.encode(args.lines)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    np.save(args.output, vectors)
-    summary = {"output": str(args.output), "count": len(vectors), "latent_dim": int(vectors.shape[1])}
-    return summary, [f"wrote {len(vectors)} vectors of size {vectors.shape[1]} to {args.output}"]
-
-
-def _score(autoencoder, args, settings):
-    sentences = args.sentences
-    scores = autoencoder.score(sentences).tolist()
-    pairs = list(zip(sentences, scores))
-    return [{"text": t, "anomaly_score": s} for t, s in pairs], [f"{s:.4f}\t{t}" for t, s in pairs]
-
-
-def _neighbours(autoencoder, args, settings):
-    found = autoencoder.neighbours(args.query, args.lines, k=args.k)
-    return [{"text": t, "similarity": s} for t, s in found], [f"{s:.4f}\t{t}" for t, s in found]
-
-
-def _sample(autoencoder, args, settings):
-    texts = autoencoder.sample(args.n, args.around, args.radius, settings, seed=args.seed)
-    return texts, texts
-
-
-COMMANDS = {
-    "reconstruct": _reconstruct,
-    "interpolate": _interpolate,
-    "encode": _encode,
-    "score": _score,
-    "neighbours": _neighbours,
-    "sample": _sample,
-}
-
-
-def run(args) -> None:
-    """Carry out one parsed command: check the input, load the model, print the result."""
+    Returns the number of input lines that failed (reconstruct, encode and score go on past a bad
+    line: each is reported on stderr and, with --json, as a record with an `error` field).
+    """
+    labelled = None
     if hasattr(args, "sentences"):
-        args.sentences = _sentences(args)  # arguments, or stdin read before the slow model load
+        labelled = command_inputs.sentences(args)  # arguments, or stdin read before the slow model load
+    elif args.command == "encode":
+        command_inputs.encode_source(args)  # checked (and a text file counted) before the slow model load
     args.lines = None
-    if args.command == "encode":
-        args.lines = _read_lines(args.input)
-    elif args.command == "neighbours" and args.candidates:
-        args.lines = _read_lines(args.candidates)
+    if args.command == "arithmetic":
+        args.groups = command_inputs.groups(args)  # read before the slow model load
+    if args.command == "neighbours" and args.candidates:
+        args.lines = [text for _, text in command_inputs.read_lines(args.candidates)]
     autoencoder = _load(args)
     settings = _settings(args) if hasattr(args, "method") else None
-    data, lines = COMMANDS[args.command](autoencoder, args, settings)
+    problems = []
+    if labelled is not None:
+        args.labels, args.texts = [label for label, _ in labelled], [text for _, text in labelled]
+        problems = autoencoder.check(args.texts, errors="skip").problems
+        for label, problem in zip(args.labels, problems):
+            if problem is not None:
+                print(f"textae: {label} {problem}", file=sys.stderr)
+    data, lines = commands.COMMANDS[args.command](autoencoder, args, settings)
+    for label, problem in getattr(args, "failures", []):  # found while encoding in chunks
+        problems.append(problem)
+        print(f"textae: {label} {problem}", file=sys.stderr)
     if args.json:
+        if isinstance(data, list) and labelled is not None:  # a record for every input, failed ones included
+            data = [
+                {"input": text, "error": f"{label} {problem}"} if problem is not None else record
+                for record, problem, label, text in zip(data, problems, args.labels, args.texts)
+            ]
         _print_json(data)
     else:
         print("\n".join(lines))
+    return sum(problem is not None for problem in problems)
 
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        run(args)
+        failed = run(args)
     except (BundleError, UsageError, ValueError) as error:  # InputError is a ValueError
         print(f"textae: error: {_one_line(error)}", file=sys.stderr)
         return USER_ERROR
@@ -237,6 +206,11 @@ def main(argv=None) -> int:
         hint = "set TEXTAE_DEBUG=1 to see the traceback"
         print(f"textae: error: unexpected {type(error).__name__}: {_one_line(error)} ({hint})", file=sys.stderr)
         return UNEXPECTED_ERROR
+    if failed:
+        total = args.total if args.command == "encode" else len(args.texts)
+        print(f"textae: error: {failed} of {total} inputs failed (see above); the others were processed.",
+              file=sys.stderr)  # fmt: skip
+        return USER_ERROR
     return 0
 
 

@@ -73,20 +73,37 @@ def load_texts(
     """
     if limit is not None and limit <= 0:
         raise DataError(f"limit must be positive or None, got {limit}.")
+    loaded = open_dataset(
+        dataset, dataset_config=dataset_config, split=split, data_files=data_files, streaming=streaming
+    )
+    return _extract_column(loaded, text_column_name(loaded, text_column), limit)
+
+
+def open_dataset(
+    dataset: str | None = None,
+    *,
+    dataset_config: str | None = None,
+    split: str = "train",
+    data_files: Iterable[str] | str = (),
+    streaming: bool = False,
+):
+    """The `datasets.Dataset` (or `IterableDataset` when streaming) that `load_texts` reads its column from.
+
+    Raises:
+        DataError: If the data cannot be found or read.
+    """
     files = [data_files] if isinstance(data_files, (str, os.PathLike)) else [str(f) for f in data_files]
     if files:
-        loaded = _load_files(files, streaming)
-    elif dataset is None:
-        loaded = _load_shipped(split, streaming)
-    elif Path(dataset).expanduser().is_dir():
-        loaded = _load_folder(Path(dataset).expanduser(), split)
-    elif Path(dataset).expanduser().is_file():
-        loaded = _load_files([dataset], streaming)
-    elif _looks_like_path(dataset):
+        return _load_files(files, streaming)
+    if dataset is None:
+        return _load_shipped(split, streaming)
+    if Path(dataset).expanduser().is_dir():
+        return _load_folder(Path(dataset).expanduser(), split)
+    if Path(dataset).expanduser().is_file():
+        return _load_files([dataset], streaming)
+    if _looks_like_path(dataset):
         raise DataError(f"No file or folder at {dataset!r}. Check the path, or pass a hub dataset name.")
-    else:
-        loaded = _load_hub(dataset, dataset_config, split, streaming)
-    return _extract_column(loaded, text_column, limit)
+    return _load_hub(dataset, dataset_config, split, streaming)
 
 
 def _looks_like_path(name: str) -> bool:
@@ -197,7 +214,12 @@ def _string_columns(loaded) -> tuple[list[str], list[str]]:
     return names, [name for name in names if getattr(features[name], "dtype", None) in string_types]
 
 
-def _extract_column(loaded, text_column: str | None, limit: int | None) -> list[str]:
+def text_column_name(loaded, text_column: str | None = None) -> str:
+    """`text_column` if `loaded` has it, else its only string column.
+
+    Raises:
+        DataError: the column is missing, or there is not exactly one string column to choose.
+    """
     columns, string_columns = _string_columns(loaded)
     if text_column is None:
         if len(string_columns) != 1:
@@ -206,9 +228,13 @@ def _extract_column(loaded, text_column: str | None, limit: int | None) -> list[
                 f"Cannot tell which column holds the text: string columns are {found} (all columns: "
                 f"{', '.join(columns)}). Pass text_column (--text-column) to choose one."
             )
-        text_column = string_columns[0]
-    elif text_column not in columns:
+        return string_columns[0]
+    if text_column not in columns:
         raise DataError(f"There is no column {text_column!r}; the columns are {', '.join(columns)}. Pass one of them.")
+    return text_column
+
+
+def _extract_column(loaded, text_column: str, limit: int | None) -> list[str]:
     if isinstance(loaded, datasets.Dataset):
         if limit is not None:
             loaded = loaded.select(range(min(limit, len(loaded))))

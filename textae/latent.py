@@ -131,3 +131,30 @@ def distances_to_ends(path, metric: str = "cosine") -> np.ndarray:
     if metric == "euclidean":
         return np.linalg.norm(path[:, None, :] - ends[None, :, :], axis=-1).astype(np.float32)
     raise ValueError(f"metric must be one of {', '.join(DISTANCE_METRICS)}; got {metric!r}.")
+
+
+def attribute_vector(group_a, group_b) -> np.ndarray:
+    """`(Z,)` direction from attribute A to attribute B: `mean(z_B) - mean(z_A)` (Shen et al. 2020).
+
+    `group_a` and `group_b` are `(N_A, Z)` and `(N_B, Z)` latents of sentences that differ in one
+    attribute (present and past tense, say).
+    """
+    group_a, group_b = np.asarray(group_a, np.float32), np.asarray(group_b, np.float32)
+    for name, group in (("group_a", group_a), ("group_b", group_b)):
+        if group.ndim != 2 or len(group) == 0:
+            raise ValueError(f"{name} must be a non-empty (N, Z) array of latents, got shape {group.shape}.")
+    if group_a.shape[1] != group_b.shape[1]:
+        raise ValueError(f"The groups have latents of sizes {group_a.shape[1]} and {group_b.shape[1]}.")
+    return (group_b.mean(axis=0) - group_a.mean(axis=0)).astype(np.float32)
+
+
+def shifted(vectors, direction, strengths) -> np.ndarray:
+    """`(N, K, Z)`: each of `(N, Z)` vectors moved by `k * direction` for each of the K strengths."""
+    vectors = np.asarray(vectors, np.float32)
+    direction = _vector(direction, "direction")
+    strengths = np.asarray(strengths, np.float32).reshape(-1)
+    if vectors.ndim != 2 or vectors.shape[1] != direction.size:
+        raise ValueError(f"vectors must have shape (N, {direction.size}), got {vectors.shape}.")
+    if strengths.size == 0 or not np.all(np.isfinite(strengths)):
+        raise ValueError("Give at least one finite strength.")
+    return (vectors[:, None, :] + strengths[None, :, None] * direction[None, None, :]).astype(np.float32)

@@ -35,14 +35,33 @@ BY_LENGTH_PLOT = "by_length.png"
 
 
 def split_by_length(metrics: dict) -> tuple[dict, dict]:
-    """`metrics` without the by-length tables of its splits, and those tables: `{"test": {...}}`."""
-    metrics, tables = dict(metrics), {}
+    """`metrics` without its tables (by length, attribute arithmetic), and the by-length tables: `{"test": {...}}`."""
+    metrics, tables = {key: value for key, value in metrics.items() if key != "attributes"}, {}
     for split in ("test", "validation"):
         section = metrics.get(split)
         if isinstance(section, dict) and section.get("by_length"):
             tables[split] = section["by_length"]
             metrics[split] = {key: value for key, value in section.items() if key != "by_length"}
     return metrics, tables
+
+
+def attribute_table(results: dict) -> list[str]:
+    """Latent vector arithmetic (`training.attributes.measure` per pair) as Markdown."""
+    lines = []
+    for result in results.values():
+        lines += [
+            "",
+            f"**{result['title']}**, {result['sentences']} test sentences of group A "
+            f"(groups of {result['group_sizes'][0]} and {result['group_sizes'][1]} training sentences):",
+            "",
+            "| strength | moved to B | BLEU to the input |",
+            "|---:|---:|---:|",
+        ]
+        for strength, figures in result["by_strength"].items():
+            mark = " ←" if float(strength) == result["best_strength"] else ""
+            lines.append(f"| {strength}{mark} | {figures['transfer']:.2f} | {figures['bleu']:.1f} |")
+        lines += ["", *[f"- {e['input']}\n  → {e['output']}" for e in result.get("examples", [])[:3]]]
+    return lines
 
 
 def ordered_buckets(by_length: dict) -> dict:
@@ -114,6 +133,7 @@ def render_model_card(config: Config, metrics: dict | None = None, notes: str = 
         "## Metrics",
         "",
     ]
+    all_metrics = metrics
     metrics, by_length = split_by_length(metrics or {})
     rows = flatten(metrics)
     lines += _table(rows) if rows else ["No metrics were recorded."]
@@ -128,6 +148,17 @@ def render_model_card(config: Config, metrics: dict | None = None, notes: str = 
         ]
         if split == "test":
             lines += ["", f"![Exact match and BLEU by sentence length]({BY_LENGTH_PLOT})"]
+    if (all_metrics or {}).get("attributes"):
+        lines += [
+            "",
+            "## Latent vector arithmetic",
+            "",
+            "Sentences of group A moved by strength × (mean latent of B − mean latent of A) (Shen et al. 2020), "
+            "greedy-decoded: the share whose output carries B's marker and not A's, and the output's BLEU to its "
+            "input. ← marks the strength that balances the two (the largest geometric mean). "
+            "`python -m training.attributes --measure`.",
+            *attribute_table(all_metrics["attributes"]),
+        ]
     lines += [
         "",
         "## How to reproduce",

@@ -6,4 +6,5 @@ render.py    HTML for highlighted reconstructions and token confidences
 sidebar.py   model choice, model card, metrics and decoding settings
 tabs.py      the Reconstruct, Interpolate and Sample tabs
 explore.py   the Explore tab: a 2-D map of the latent space
+arithmetic.py the Arithmetic tab: moving a sentence along an attribute direction
 """

@@ -50,7 +50,7 @@ def _place_query(_autoencoder, model_key: str, method: str, query: str, k: int):
     return list(zip(indices.tolist(), similarities.tolist())), point
 
 
-def explore_tab(autoencoder) -> None:
+def explore_tab(autoencoder, model_key: str) -> None:
     """The map form, the map and the query's nearest neighbours."""
     st.caption(
         f"Up to {models.CORPUS_SIZE:,} corpus sentences, each a point: its latent vector projected to two "
@@ -70,7 +70,6 @@ def explore_tab(autoencoder) -> None:
     method, query, k = request
     wait = "Encoding the corpus and fitting the map…" + (" t-SNE can take a minute." if method == "t-SNE" else "")
     with inputs.friendly_errors(), st.spinner(wait):
-        model_key = str(autoencoder.path)
         sentences, _, points, projector = _projection(autoencoder, model_key, method)
         neighbours, query_point = _place_query(autoencoder, model_key, method, query, k) if query else (None, None)
         st.plotly_chart(_map(sentences, points, query, query_point, neighbours), width="stretch")

@@ -7,8 +7,8 @@ import unicodedata
 
 import streamlit as st
 
-from textae.autoencoder import InputError
 from textae.bundle import BundleError
+from textae.text_input import InputError
 
 MAX_SENTENCES = 20  # per Reconstruct request; each is decoded separately
 _EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0xFE00, 0xFE0F), (0x200D, 0x200D))
@@ -33,9 +33,9 @@ def script_problem(text: str) -> str | None:
 
 
 def sentence(text: str, what: str = "a sentence") -> str:
-    """One checked sentence; raises InputError with a friendly message."""
-    text = " ".join((text or "").split())
-    if not text:
+    """One checked sentence (the library normalises it); raises InputError with a friendly message."""
+    text = text or ""
+    if not text.strip():
         raise InputError(f"Please type {what} first.")
     problem = script_problem(text)
     if problem:

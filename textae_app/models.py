@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from textae import explorer
-from textae.bundle import CONFIG_FILE, MODEL_FILE, default_model_dir, load_latents
+from textae.bundle import CONFIG_FILE, LATENTS_FILE, MODEL_FILE, default_model_dir, load_latents
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 MODEL_DIRS_VARIABLE = "TEXTAE_MODEL_DIRS"
@@ -55,9 +55,27 @@ def discover_models(environ=os.environ) -> dict[str, Path]:
     return models
 
 
+def bundle_key(folder: Path) -> str:
+    """What a model folder holds now: its path and the identity of its files.
+
+    Training replaces `runs/*/model` after every epoch (a new folder renamed into place, so new
+    inodes and times), and `latents.npz` can be rewritten on its own: every cache of the app is
+    keyed on this, so a replaced model is loaded again and never mixed with the old one's latents.
+    """
+    parts = [str(folder)]
+    for name in (MODEL_FILE, CONFIG_FILE, LATENTS_FILE):
+        try:
+            stat = (Path(folder) / name).stat()
+        except OSError:
+            parts.append(f"{name}:-")
+            continue
+        parts.append(f"{name}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "|".join(parts)
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def load_autoencoder(path: str):
-    """The `TextAE` for a model folder, loaded once per process."""
+def load_autoencoder(path: str, model_key: str):
+    """The `TextAE` for a model folder as `bundle_key` describes it, loaded once per process."""
     import textae
 
     return textae.load(path)

@@ -49,7 +49,7 @@ def _use_example(text: str) -> None:
     st.session_state["reconstruct_request"] = (text,)
 
 
-def reconstruct_tab(autoencoder, settings) -> None:
+def reconstruct_tab(autoencoder, model_key: str, settings) -> None:
     """Sentences in, reconstructions out, with differences, confidences and anomaly scores."""
     form_column, result_column = st.columns([2, 3], gap="large")
     with form_column:
@@ -68,7 +68,7 @@ def reconstruct_tab(autoencoder, settings) -> None:
             st.info("Reconstructions appear here: changed words are highlighted in orange.", icon=":material/info:")
             return
         with inputs.friendly_errors(), st.spinner("Reconstructing…"):
-            results = _reconstruct(autoencoder, str(autoencoder.path), request, settings)
+            results = _reconstruct(autoencoder, model_key, request, settings)
             for result in results:
                 _show_reconstruction(result)
             st.markdown(render.legend(), unsafe_allow_html=True)
@@ -88,7 +88,7 @@ def _show_reconstruction(result) -> None:
         )
 
 
-def interpolate_tab(autoencoder, settings) -> None:
+def interpolate_tab(autoencoder, model_key: str, settings) -> None:
     """Decode evenly spaced points on the path between two sentences' latent vectors."""
     st.caption("Walk through the latent space from one sentence to another and decode each step.")
     with st.form("interpolate"):
@@ -114,7 +114,7 @@ def interpolate_tab(autoencoder, settings) -> None:
     if not request:
         return
     with inputs.friendly_errors(), st.spinner("Interpolating…"):
-        path = _interpolate(autoencoder, str(autoencoder.path), *request, settings)
+        path = _interpolate(autoencoder, model_key, *request, settings)
         rows = []
         for step in path:
             mark = ' <span style="color:#868e96">↺ same as above</span>' if step.duplicate_of_previous else ""
@@ -144,7 +144,7 @@ def _distance_chart(positions, distances) -> go.Figure:
     return figure
 
 
-def sample_tab(autoencoder, settings) -> None:
+def sample_tab(autoencoder, model_key: str, settings) -> None:
     """Decode random latent points: from the prior (variational models) or around a sentence."""
     sources = ["around a sentence"] + (["from the prior N(0, I)"] if autoencoder.variational else [])
     st.caption(
@@ -173,5 +173,5 @@ def sample_tab(autoencoder, settings) -> None:
     if not request:
         return
     with inputs.friendly_errors(), st.spinner("Sampling…"):
-        texts = _sample(autoencoder, str(autoencoder.path), *request, settings)
+        texts = _sample(autoencoder, model_key, *request, settings)
         st.markdown("\n".join(f"{i}. {render.escape(text)}" for i, text in enumerate(texts, 1)), unsafe_allow_html=True)

@@ -232,6 +232,7 @@ def _decoding_report(autoencoder, sentences: list[str], peak: float, quick: bool
     interpolate_p50, _ = _percentiles(lambda: autoencoder.interpolate(sentence, other, steps=10), repeats // 2)
     explore_seconds = _explore_map_seconds(autoencoder)
     return {
+        **_saved_model_report(autoencoder, sentence, repeats),
         "explore_map_seconds": explore_seconds,
         "decode_utilization": greedy_tokens * step_flops / greedy_seconds / 1e9 / peak,
         "greedy_sentences_per_second": len(batch) / greedy_seconds,
@@ -240,6 +241,25 @@ def _decoding_report(autoencoder, sentences: list[str], peak: float, quick: bool
         "reconstruct_p95_ms": p95,
         "interpolate_10_p50_ms": interpolate_p50,
     }
+
+
+def _saved_model_report(autoencoder, sentence: str, repeats: int) -> dict:
+    """Latency of one call through the exported SavedModel (`python -m textae export`), loaded back."""
+    from textae import export
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = export.export(autoencoder, os.path.join(folder, "saved"))
+        if export.text_signatures_available():
+            import tensorflow_text  # noqa: F401  (registers the SentencePiece op)
+        loaded = tf.saved_model.load(str(path))
+        ids = tf.constant(autoencoder.tokenizer.encode([sentence]), tf.int32)
+        report = {"saved_model_encode_p50_ms": _percentiles(lambda: loaded.encode(ids), repeats)[0]}
+        if export.text_signatures_available():
+            text = tf.constant([sentence])
+            report["saved_model_reconstruct_text_p50_ms"] = _percentiles(
+                lambda: loaded.reconstruct_text(text), repeats
+            )[0]
+        return report
 
 
 def _explore_map_seconds(autoencoder, count: int = 2000) -> float:

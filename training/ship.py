@@ -18,22 +18,25 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from textae import attributes as textae_attributes  # noqa: E402
 from textae import bundle, explorer, model_card  # noqa: E402
 from textae.autoencoder import TextAE  # noqa: E402
-from training import evaluate, plots  # noqa: E402
+from training import attributes, evaluate, plots  # noqa: E402
 
 
 def ship(run: Path, output: Path, notes: str = "", limit: int | None = None) -> dict:
-    """Evaluate the run's model and write it, with card and explorer latents, to `output`."""
+    """Evaluate the run's model (by length, and its vector arithmetic) and write it, with card and explorer latents."""
     loaded = bundle.load_bundle(run / "model")
     results = evaluate.evaluate(loaded, evaluate.held_out_texts(loaded, limit=limit))  # as evaluate's CLI reads them
     examples = results.pop("examples")
     training = json.loads((run / "model" / "metrics.json").read_text(encoding="utf-8"))
     training = training.get("training", training)  # shipping a shipped bundle again keeps its training record
-    metrics = {"test": results, "training": training}
+    autoencoder = TextAE(loaded)
+    arithmetic = {name: attributes.measure(autoencoder, name) for name in textae_attributes.PAIRS}
+    metrics = {"test": results, "training": training, "attributes": arithmetic}
     command = _command(loaded)
     card = bundle.render_model_card(loaded.config, metrics, notes=_notes(notes, training, examples), command=command)
-    sentences, vectors = explorer.explorer_latents(TextAE(loaded))
+    sentences, vectors = explorer.explorer_latents(autoencoder)
     bundle.save_bundle(
         output,
         loaded.model,
