@@ -93,7 +93,7 @@ def reconstruct(page, sentences: list[str]) -> None:
 
 def interpolate(page, first: str, second: str) -> None:
     page.get_by_role("tab", name="Interpolate").click()
-    page.get_by_label("From").fill(first)
+    page.get_by_label("From", exact=True).fill(first)
     page.get_by_label("To", exact=True).fill(second)
     page.get_by_role("button", name="Interpolate", exact=True).click()
     page.locator(STEPS).first.wait_for(timeout=TIMEOUT_MS)

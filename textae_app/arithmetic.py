@@ -70,7 +70,7 @@ def arithmetic_tab(autoencoder, model_key: str, settings) -> None:
         with inputs.friendly_errors():
             _fill_groups()
     st.selectbox(
-        "Example pair (from the shipped corpus)", list(attributes.PAIRS), key="arithmetic_pair",
+        "Shipped example pair", list(attributes.PAIRS), key="arithmetic_pair",
         format_func=lambda name: attributes.PAIRS[name].title, on_change=_fill_groups,
     )  # fmt: skip
     with st.form("arithmetic"):
