@@ -332,3 +332,17 @@ def test_resume_after_sigkill(tmp_path):
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+@pytest.mark.parametrize("keep_best, written", [(False, [1, 2, 3, 4]), (True, [1, 2, 4])])
+def test_keep_best_writes_the_bundle_only_for_a_better_validation_loss(keep_best, written):
+    from training import callbacks
+
+    saved = []
+    writer = callbacks.BundleWriter(lambda logs, epoch: saved.append(epoch), callbacks.NaNGuard(), keep_best)
+    for epoch, loss in enumerate([1.0, 0.8, 0.9, 0.7]):
+        writer.on_epoch_end(epoch, {"loss": 0.5, "val_loss": loss})
+    assert saved == written
+    resumed = callbacks.BundleWriter(lambda logs, epoch: saved.append(epoch), callbacks.NaNGuard(), True, best=0.75)
+    resumed.on_epoch_end(4, {"val_loss": 0.8})  # a resumed run must beat the bundle it already has
+    assert saved == written

@@ -147,6 +147,7 @@ class TrainConfig:
     checkpoint_every_steps: int = _setting(0, "also checkpoint every N steps (0: each epoch only)")
     early_stopping_patience: int = _setting(3, "stop after N epochs without a better validation loss (0: off)")
     reduce_lr_patience: int = _setting(0, "halve the learning rate after N flat epochs (0: off)")
+    keep_best: bool = _setting(False, "replace RUN/model only by an epoch with a lower validation loss")
     steps_per_epoch: int | None = _setting(None, "batches per epoch (default: the whole data)")
     validation_size: int = _setting(2000, "validation sentences at most")
     max_minutes: float | None = _setting(None, "stop after this much wall time, keeping the model")

@@ -59,22 +59,33 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
 
 class BundleWriter(keras.callbacks.Callback):
-    """Write the model bundle (atomically) after every good epoch.
+    """Write the model bundle (atomically) after every good epoch, or only after improving ones.
 
     Args:
         save: function of `(logs, epoch)` that writes the bundle.
         guard: the run's NaNGuard; nothing is written after a NaN.
+        keep_best: write only when `val_loss` is below every earlier epoch's (`--keep-best`), so a late
+            epoch that overfits or spikes never replaces a better model.
+        best: the best `val_loss` so far (a resumed run's bundle).
     """
 
-    def __init__(self, save, guard: NaNGuard):
+    def __init__(self, save, guard: NaNGuard, keep_best: bool = False, best: float = math.inf):
         super().__init__()
         self.save = save
         self.guard = guard
+        self.keep_best = keep_best
+        self.best = best
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
         if self.guard.failed_at is not None or not all(math.isfinite(float(v)) for v in logs.values()):
             return
+        loss = logs.get("val_loss")
+        if self.keep_best and loss is not None:
+            if loss >= self.best:
+                print(f"\nval_loss {loss:.4f} is not below {self.best:.4f}: the bundle keeps the better epoch.")
+                return
+            self.best = float(loss)
         self.save(logs, epoch + 1)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -192,7 +193,12 @@ def _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, sav
         guard,
         backup,
         length_curves,  # before the bundle, which carries its latest figures
-        run_callbacks.BundleWriter(lambda logs, epoch: save(logs, epoch, length_curves.latest), guard),
+        run_callbacks.BundleWriter(
+            lambda logs, epoch: save(logs, epoch, length_curves.latest),
+            guard,
+            config.train.keep_best,
+            _bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf,
+        ),  # fmt: skip
         run_callbacks.SampleReconstructions(prepared.tokenizer, prepared.validation_texts, log_dir),
         run_callbacks.TimeLimit(config.train.max_minutes),
         keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
@@ -217,6 +223,14 @@ def _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, sav
         shuffle=False,  # the tf.data pipeline shuffles
     )
     return history.history, guard.failed_at is not None, backup.restored_epoch
+
+
+def _bundle_val_loss(model_path: Path) -> float:
+    """The validation loss recorded in a run's bundle (what a resumed --keep-best run must beat)."""
+    try:
+        return float(json.loads((model_path / "metrics.json").read_text(encoding="utf-8"))["val_loss"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return math.inf
 
 
 def _record_wall_time(model_path: Path, seconds: float) -> None:
