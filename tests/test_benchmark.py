@@ -33,6 +33,8 @@ KEYS = (
     "padding_fraction",
     "explore_map_seconds",
     "saved_model_encode_p50_ms",
+    "encode_sentences_per_second",
+    "encode_peak_memory_mb",
     "saved_model_reconstruct_text_p50_ms",  # tensorflow-text is in requirements-dev.txt
 )
 

@@ -138,20 +138,10 @@ def make_dataset(
     dataset = dataset.enumerate().map(noise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     if bucket_boundaries is None:
-        dataset = dataset.padded_batch(batch_size, padding_values=PAD_ID, drop_remainder=drop_remainder)
+        shapes = ({"encoder_tokens": [None], "decoder_tokens": [None]}, [None])
+        dataset = dataset.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=drop_remainder)
     else:
-        # tf.data's buckets hold the lengths below each boundary and pad to the boundary minus one: a sentence
-        # goes to the smallest of our boundaries that fits it, and its batch is padded to that boundary.
-        boundaries = [boundary + 1 for boundary in _boundaries(bucket_boundaries, int(lengths.max()))]
-        dataset = dataset.bucket_by_sequence_length(
-            lambda example: tf.shape(example["tokens"])[0],
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),  # the last bucket (longer) stays empty
-            padding_values=PAD_ID,
-            pad_to_bucket_boundary=True,
-            drop_remainder=drop_remainder,
-        )
-    dataset = dataset.map(_decoder_inputs_and_targets, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        dataset = _bucket(dataset, batch_size, _boundaries(bucket_boundaries, int(lengths.max())), drop_remainder)
 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -189,16 +179,25 @@ def _boundaries(bucket_boundaries: Sequence[int], longest: int) -> list[int]:
     return boundaries
 
 
-def _decoder_inputs_and_targets(batch):
-    """`({"encoder_tokens", "decoder_tokens"}, targets)` from a padded batch: `<s>` + tokens, tokens + `</s>`."""
-    tokens = batch["tokens"]  # (B, L)
-    rows = tf.shape(tokens)[0]
-    lengths = tf.reduce_sum(tf.cast(tf.not_equal(tokens, PAD_ID), tf.int32), axis=1)  # (B,)
-    decoder_tokens = tf.concat([tf.fill([rows, 1], BOS_ID), tokens], axis=1)  # (B, L + 1)
-    padded = tf.concat([tokens, tf.fill([rows, 1], PAD_ID)], axis=1)
-    ends = tf.equal(tf.range(tf.shape(padded)[1])[None, :], lengths[:, None])
-    targets = tf.where(ends, EOS_ID, padded)  # (B, L + 1)
-    return {"encoder_tokens": batch["encoder_tokens"], "decoder_tokens": decoder_tokens}, targets
+def _bucket(dataset: tf.data.Dataset, batch_size: int, boundaries: list[int], drop_remainder: bool) -> tf.data.Dataset:
+    """Group sentences by the smallest boundary that fits and pad each batch to that boundary."""
+    boundary_table = tf.constant(boundaries, dtype=tf.int64)
+
+    def bucket_of(features, targets):
+        length = tf.shape(features["decoder_tokens"], out_type=tf.int64)[0] - 1
+        return tf.searchsorted(boundary_table, tf.reshape(length, [1]), side="left", out_type=tf.int64)[0]
+
+    def batch_bucket(bucket, window):
+        length = boundary_table[bucket]
+        shapes = (
+            {"encoder_tokens": tf.reshape(length, [1]), "decoder_tokens": tf.reshape(length + 1, [1])},
+            tf.reshape(length + 1, [1]),
+        )
+        return window.padded_batch(
+            batch_size, padded_shapes=shapes, padding_values=PAD_ID, drop_remainder=drop_remainder
+        )
+
+    return dataset.group_by_window(bucket_of, batch_bucket, window_size=batch_size)
 
 
 def _make_noise(seed: int, word_dropout_rate: float, word_blank_rate: float, shuffle_distance: int):
@@ -216,7 +215,9 @@ def _make_noise(seed: int, word_dropout_rate: float, word_blank_rate: float, shu
             encoder_tokens = word_dropout(encoder_tokens, word_dropout_rate, element_seed + [0, 2 << 40])
         if word_blank_rate > 0:
             encoder_tokens = word_blank(encoder_tokens, word_blank_rate, element_seed + [0, 3 << 40])
-        return {"encoder_tokens": encoder_tokens, "tokens": tokens}
+        decoder_tokens = tf.concat([[BOS_ID], tokens], axis=0)  # (T + 1,)
+        targets = tf.concat([tokens, [EOS_ID]], axis=0)  # (T + 1,)
+        return {"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}, targets
 
     return build
 

@@ -233,6 +233,7 @@ def _decoding_report(autoencoder, sentences: list[str], peak: float, quick: bool
     explore_seconds = _explore_map_seconds(autoencoder)
     return {
         **_saved_model_report(autoencoder, sentence, repeats),
+        **_bulk_encode_report(autoencoder, sentences, 10_000 if quick else 100_000),
         "explore_map_seconds": explore_seconds,
         "decode_utilization": greedy_tokens * step_flops / greedy_seconds / 1e9 / peak,
         "greedy_sentences_per_second": len(batch) / greedy_seconds,
@@ -260,6 +261,27 @@ def _saved_model_report(autoencoder, sentence: str, repeats: int) -> dict:
                 lambda: loaded.reconstruct_text(text), repeats
             )[0]
         return report
+
+
+def _bulk_encode_report(autoencoder, sentences: list[str], count: int) -> dict:
+    """`python -m textae encode` on `count` lines in a child process: sentences per second and its peak memory."""
+    import resource
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as folder:
+        lines = os.path.join(folder, "lines.txt")
+        with open(lines, "w", encoding="utf-8") as handle:
+            handle.writelines(f"{sentences[index % len(sentences)]}\n" for index in range(count))
+        command = [sys.executable, "-m", "textae", "encode", "--model", str(autoencoder.path), "--input", lines,
+                   "--output", os.path.join(folder, "vectors.npy")]  # fmt: skip
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=False)  # exit 2 when some lines are too long: fine
+        seconds = time.perf_counter() - start
+    return {
+        "encode_sentences_per_second": count / seconds,  # start-up (loading TensorFlow and the model) included
+        "encode_sentences": count,
+        "encode_peak_memory_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
 
 
 def _explore_map_seconds(autoencoder, count: int = 2000) -> float:
