@@ -98,7 +98,7 @@ class TextAE:
         checked = self.check(texts, errors)
         vectors = np.full((len(checked.texts), self.latent_dim), np.nan, np.float32)
         if checked.usable:
-            vectors[checked.usable] = encoding.encode(self.model, [checked.ids[i] for i in checked.usable], batch_size)
+            vectors[checked.usable] = encoding.encode(self.model, checked.usable_ids, batch_size)
         return vectors
 
     def score(self, texts, batch_size: int = 256, errors: str = "raise") -> np.ndarray:
@@ -109,7 +109,7 @@ class TextAE:
         checked = self.check(texts, errors)
         scores = np.full(len(checked.texts), np.nan, np.float32)
         if checked.usable:
-            scores[checked.usable] = self._encode_and_score([checked.ids[i] for i in checked.usable], batch_size)[1]
+            scores[checked.usable] = self._encode_and_score(checked.usable_ids, batch_size)[1]
         return scores
 
     def _encode_and_score(self, ids: list[list[int]], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -156,8 +156,8 @@ class TextAE:
         results: list[Reconstruction | None] = [None] * len(checked.texts)
         if not checked.usable:
             return results
-        cleaned = [checked.texts[i] for i in checked.usable]
-        vectors, scores = self._encode_and_score([checked.ids[i] for i in checked.usable])
+        cleaned = checked.usable_texts
+        vectors, scores = self._encode_and_score(checked.usable_ids)
         outputs = self.decode(vectors, settings)
         for index, result in zip(checked.usable, self._compare(cleaned, outputs, scores, vectors)):
             results[index] = result

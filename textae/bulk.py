@@ -50,7 +50,7 @@ def _encode_chunk(autoencoder, chunk: list, start: int, failed: list) -> np.ndar
     failed += [(start + index, problem) for index, problem in enumerate(checked.problems) if problem is not None]
     vectors = np.full((len(chunk), autoencoder.latent_dim), np.nan, np.float32)
     if checked.usable:
-        ids = [checked.ids[index] for index in checked.usable]
+        ids = checked.usable_ids
         vectors[checked.usable] = encoding.encode(autoencoder.model, ids)
     return vectors
 

@@ -102,7 +102,7 @@ def arithmetic(autoencoder, args, settings):
                   "take", file=sys.stderr)  # fmt: skip
         if not checked.usable:
             raise UsageError(f"group {name} has no sentence the model can take.")
-        groups.append([checked.texts[i] for i in checked.usable])
+        groups.append(checked.usable_texts)
     vector = autoencoder.offset(*groups)
     usable = autoencoder.check(args.texts, errors="skip").usable
     moved = dict(

@@ -35,6 +35,14 @@ class Checked:
         """Indices of the texts without a problem."""
         return [index for index, problem in enumerate(self.problems) if problem is None]
 
+    @property
+    def usable_texts(self) -> list[str]:
+        return [self.texts[index] for index in self.usable]
+
+    @property
+    def usable_ids(self) -> list[list[int]]:
+        return [self.ids[index] for index in self.usable]
+
     def raise_first(self) -> None:
         """Raise `InputError` for the first text with a problem, if any."""
         for index, problem in enumerate(self.problems):

@@ -28,7 +28,7 @@ def _offset(_autoencoder, model_key: str, group_a: tuple, group_b: tuple):
     usable = []
     for group in (group_a, group_b):
         checked = _autoencoder.check(list(group), errors="skip")
-        usable.append([checked.texts[i] for i in checked.usable])
+        usable.append(checked.usable_texts)
     if not usable[0] or not usable[1]:
         raise InputError("Each group needs at least one sentence this model can take (one per line).")
     skipped = (len(group_a) - len(usable[0]), len(group_b) - len(usable[1]))

@@ -43,7 +43,7 @@ def _usable(autoencoder, texts: list[str]) -> list[str]:
     checked = autoencoder.check(texts, errors="skip")
     if not checked.usable:
         raise ValueError("None of the pair's sentences fits this model; see its max_tokens.")
-    return [checked.texts[index] for index in checked.usable]
+    return checked.usable_texts
 
 
 def measure(autoencoder, name: str, strengths=STRENGTHS, held_out: int = HELD_OUT) -> dict:
@@ -56,7 +56,7 @@ def measure(autoencoder, name: str, strengths=STRENGTHS, held_out: int = HELD_OU
     candidates = [" ".join(text.split()) for text in data.load_texts(None, split="test")]
     candidates = [text for text in candidates if pair.is_a(text)]
     checked = autoencoder.check(candidates, errors="skip")
-    sentences = [checked.texts[i] for i in checked.usable][:held_out]
+    sentences = checked.usable_texts[:held_out]
     moved = autoencoder.apply_offset(sentences, vector, strengths)  # [sentence][strength]
     by_strength = {}
     for column, strength in enumerate(strengths):
