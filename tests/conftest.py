@@ -148,3 +148,40 @@ def tiny_bundle(tmp_path_factory, tiny_tokenizer, tiny_sentences_trained):
     path = tmp_path_factory.mktemp("bundle") / "model"
     save_bundle(path, model, tiny_tokenizer, config, metrics=metrics)
     return path
+
+
+def sine_series(length=600, channels=2, seed=0):
+    """`(length, channels)` float32 sines of different periods with a little noise; the same on every run."""
+    import numpy as np
+
+    steps = np.arange(length)
+    rng = np.random.default_rng(seed)
+    columns = [np.sin(2 * np.pi * steps / (20 + 7 * c)) + 0.05 * rng.normal(size=length) for c in range(channels)]
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+def write_series_csv(path, values, extra=None):
+    """`values` as a CSV with a timestamp column and columns v0, v1, ... (plus `extra` columns)."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(values, columns=[f"v{i}" for i in range(values.shape[1])])
+    frame.insert(0, "timestamp", np.arange(len(values)))
+    for name, column in (extra or {}).items():
+        frame[name] = column
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_series_run(tmp_path_factory):
+    """A `TrainResult` of the tiny time-series preset, 6 epochs on a two-channel sine series (seconds)."""
+    from textae.series_config import series_preset
+    from textae.training.series_trainer import train_series
+
+    folder = tmp_path_factory.mktemp("series")
+    config = series_preset("tiny")
+    config.data.source = str(write_series_csv(folder / "train.csv", sine_series(600, 2)))
+    config.data.score_stride = 2
+    config.train.epochs = 6
+    return train_series(config, folder / "run", verbose=0)

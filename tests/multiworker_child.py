@@ -56,7 +56,7 @@ def flat_weights(model):
 def multi_worker(output: Path, result_path: Path, overrides: list[str]) -> None:
     import numpy as np
 
-    from training import trainer
+    from textae.training import trainer
 
     config = tiny_config(['train.strategy="multi-worker"', *overrides])
     result = trainer.train(config, output, verbose=0)
@@ -69,7 +69,7 @@ def mirrored(output: Path, result_path: Path, overrides: list[str]) -> None:
 
     (cpu,) = tf.config.list_physical_devices("CPU")
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from training import trainer
+    from textae.training import trainer
 
     results = {}
     strategies = {

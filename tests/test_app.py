@@ -7,8 +7,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from textae.app import inputs, models, render
 from textae.bundle import save_latents
-from textae_app import inputs, models, render
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

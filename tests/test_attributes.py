@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from textae import attributes
-from training import attributes as build_attributes
+from textae.training import attributes as build_attributes
 
 
 @pytest.mark.parametrize(

@@ -139,12 +139,64 @@ def test_reconstruct_and_interpolate_in_chromium(tiny_bundle, tiny_sentences_tra
                 browser.close()
 
 
+def arithmetic(page, group_a: list[str], group_b: list[str], sentence: str) -> None:
+    page.get_by_role("tab", name="Arithmetic").click()
+    page.get_by_label("Group A, one sentence per line").fill("\n".join(group_a))
+    page.get_by_label("Group B, one sentence per line").fill("\n".join(group_b))
+    page.get_by_label("Sentence to move").fill(sentence)
+    page.get_by_role("button", name="Move", exact=True).click()
+    page.locator(f"{PANEL} table tr").first.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+
+
+def open_series_page(browser, url: str):
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{url}/timeseries")
+    page.get_by_text("Anomalies in a time series").wait_for()
+    page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for()  # the chart drew
+    settle(page)
+    return page
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_arithmetic_tab_and_series_page_in_chromium(tiny_bundle, tiny_sentences_trained, tiny_series_run, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    models = [tiny_bundle, tiny_series_run.bundle_path]
+    with streamlit_server(models, tmp_path / "no-runs", tmp_path / "streamlit.log") as url:
+        with sync_playwright() as playwright:
+            browser = _launch(playwright)
+            try:
+                page = open_app(browser, url)
+                sentences = tiny_sentences_trained
+                arithmetic(page, sentences[:3], sentences[3:6], sentences[6])
+                rows = page.locator(f"{PANEL} table tr")
+                assert rows.count() == 1 + 5  # header and the five strengths
+                assert sentences[6] in rows.nth(1).inner_text()  # strength 0: the plain reconstruction
+                assert page.locator("[data-testid='stException']").count() == 0
+                page = open_series_page(browser, url)
+                shown = page.locator("[data-testid='stMetric']").all_inner_texts()
+                assert [text.splitlines()[0] for text in shown] == [
+                    "Time steps", "Threshold", "Flagged steps", "Detected regions"
+                ]  # fmt: skip
+                assert page.locator("[data-testid='stException']").count() == 0
+                page.screenshot(path=str(tmp_path / "series.png"), full_page=True)
+                assert (tmp_path / "series.png").stat().st_size > 10_000
+            finally:
+                browser.close()
+
+
 def main() -> None:
-    """Make the README screenshot of the Reconstruct tab."""
+    """Make the README screenshot of the Reconstruct tab (or, with --page timeseries, of the time-series page)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--output", type=Path, default=REPO / "assets" / "screenshot.png")
     parser.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
     parser.add_argument("--sentences", nargs="+", default=["He counted the ticks of the clock", "A bad reaction."])
+    parser.add_argument("--page", choices=("sentences", "timeseries"), default="sentences")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -154,9 +206,12 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = _launch(playwright)
             try:
-                page = open_app(browser, url)
-                reconstruct(page, args.sentences)
-                page.screenshot(path=str(args.output))
+                if args.page == "timeseries":
+                    open_series_page(browser, url).screenshot(path=str(args.output), full_page=True)
+                else:
+                    page = open_app(browser, url)
+                    reconstruct(page, args.sentences)
+                    page.screenshot(path=str(args.output))
             finally:
                 browser.close()
     print(f"wrote {args.output} ({args.output.stat().st_size / 1000:.0f} kB)")

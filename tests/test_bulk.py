@@ -73,3 +73,24 @@ def test_a_dataset_gets_a_vector_column_beside_its_rows(autoencoder, tiny_senten
     assert np.isnan(vectors[4]).all() and [index for index, _ in failed] == [4]
     with pytest.raises(ValueError, match="already has a column 'vector'"):
         bulk.encode_dataset(autoencoder, saved, "text", tmp_path / "again")
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet"])
+def test_memory_stays_bounded_as_the_input_grows(autoencoder, tiny_sentences_trained, tmp_path, suffix):
+    """Ten times the sentences, the same peak of Python memory: nothing grows with N but the output file."""
+    import tracemalloc
+
+    def peak(count: int) -> int:
+        texts = (tiny_sentences_trained[i % len(tiny_sentences_trained)] for i in range(count))  # never a list
+        tracemalloc.start()
+        try:
+            bulk.encode_to_file(autoencoder, texts, count, tmp_path / f"{count}{suffix}", chunk=256)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(512)  # compile the encoder's graphs and warm the caches first
+    small, large = peak(2_000), peak(20_000)
+    assert large < 1.5 * small + 2**20, (
+        f"peak {small / 2**20:.1f} MiB for 2,000 sentences, {large / 2**20:.1f} for 20,000"
+    )

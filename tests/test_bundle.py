@@ -151,5 +151,24 @@ def test_model_card_lists_metrics_and_notes(tiny_bundle):
     assert "Trained on a laptop." in card and "python -m training.train" in card
 
 
-def test_default_model_dir():
-    assert bundle.default_model_dir().parts[-2:] == ("assets", "model")
+def test_default_model_dir_is_the_variable_else_the_shipped_model(monkeypatch, tmp_path):
+    monkeypatch.delenv("TEXTAE_MODEL", raising=False)
+    assert bundle.default_model_dir().parts[-2:] == ("assets", "model")  # a checkout
+    monkeypatch.setenv("TEXTAE_MODEL", str(tmp_path))
+    assert bundle.default_model_dir() == tmp_path
+    assert bundle.shipped_model_dir().parts[-2:] == ("assets", "model")  # what ship and the app call shipped
+
+
+def test_shipped_files_come_from_the_package_when_it_carries_them(monkeypatch, tmp_path):
+    from textae import files
+
+    monkeypatch.setattr(files, "PACKAGE_DIR", tmp_path / "textae")
+    monkeypatch.setattr(files, "CHECKOUT_DIR", tmp_path)
+    assert files.shipped("model") == tmp_path / "assets" / "model"
+    (tmp_path / "textae" / "shipped").mkdir(parents=True)
+    assert files.shipped("model") == tmp_path / "textae" / "shipped" / "model"
+
+
+def test_a_missing_model_says_what_to_pass(tmp_path):
+    with pytest.raises(bundle.BundleError, match="TEXTAE_MODEL"):
+        bundle.load_bundle(tmp_path / "nowhere")

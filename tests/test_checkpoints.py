@@ -10,7 +10,7 @@ from textae import files
 from textae.config import ModelConfig
 from textae.model import TextAutoencoder
 from textae.pipeline import make_dataset
-from training import callbacks, checkpoints
+from textae.training import callbacks, checkpoints
 
 
 class Killed(Exception):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training import corpus
+from textae.training import corpus
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "assets" / "corpus"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training import checkpoints, distribute
+from textae.training import checkpoints, distribute
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = Path(__file__).resolve().parent / "multiworker_child.py"
@@ -72,6 +72,17 @@ def test_choose_strategy(monkeypatch):
         strategy = distribute.choose_strategy("auto")
         assert strategy.num_replicas_in_sync == 1 and not distribute.is_multi_worker(strategy)
         assert distribute.is_chief(strategy)
+
+
+def test_asking_for_gpus_where_there_are_none_says_so_in_one_line(capsys):
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this machine has a GPU")
+    distribute.choose_strategy("auto")
+    assert capsys.readouterr().err == ""  # not asked for: no note
+    distribute.choose_strategy("mirrored")
+    assert capsys.readouterr().err.strip() == "textae: --strategy mirrored found no GPU; it runs on the CPU alone."
 
 
 def test_mixed_precision_policy():
@@ -233,7 +244,7 @@ def test_workers_killed_while_saving_restart_from_the_same_epoch(tmp_path):
     import tensorflow as tf
     from multiworker_child import tiny_config
 
-    from training import inputs, trainer
+    from textae.training import inputs, trainer
 
     overrides = [*TINY, "train.epochs=3"]
     config = tiny_config(overrides)
@@ -257,7 +268,7 @@ def test_custom_loop_resumes_and_stops_on_nan_in_process(tmp_path, capsys):
     import tensorflow as tf
 
     from textae.config import preset
-    from training import inputs, loop, trainer
+    from textae.training import inputs, loop, trainer
 
     config = preset("tiny")
     config.data.limit = 300

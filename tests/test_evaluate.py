@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from training import evaluate
+from textae.training import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}

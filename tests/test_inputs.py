@@ -4,7 +4,7 @@ from collections import Counter
 
 from textae import data
 from textae.config import preset
-from training import corpus, inputs
+from textae.training import corpus, inputs
 
 
 def _total_variation(sample, population) -> float:

@@ -12,18 +12,26 @@ ROOT = Path(__file__).resolve().parent.parent
 # Top to bottom. A module may import its own layer and the layers below it, never one above.
 # Reading and preparing a corpus sits above the inference facade: loading and using a model never needs it.
 LAYERS = (
-    ("training", "training"),
-    ("interface", "app textae_app textae.cli textae.__main__ textae.commands textae.command_inputs textae.export"),
+    ("training", "training textae.training"),
+    (
+        "interface",
+        "app textae.app textae.cli textae.__main__ textae.commands textae.command_inputs textae.export\n"
+        " textae.series_commands",
+    ),
     ("corpus", "textae.explorer textae.attributes textae.bulk textae.pipeline textae.cleaning"),
-    ("loading", "textae.data"),
-    ("inference", "textae.autoencoder textae.text_input textae.results textae.encoding textae.decoding"),
+    ("loading", "textae.data textae.series_data"),
+    (
+        "inference",
+        "textae.autoencoder textae.text_input textae.results textae.encoding textae.decoding textae.series\n"
+        " textae.series_bundle",
+    ),
     ("search", "textae.beam_search"),  # decoding.py's beam search, in a file of its own
-    ("measures", "textae.latent textae.metrics"),  # pure NumPy: latent-space geometry, reconstruction metrics
+    ("measures", "textae.latent textae.metrics textae.windows"),  # pure NumPy: geometry, metrics, series windows
     ("bundle", "textae.bundle textae.model_card"),
-    ("model", "textae.model textae.training_step textae.schedules textae.losses textae.optimizers"),
+    ("model", "textae.model textae.training_step textae.schedules textae.losses textae.optimizers textae.series_model"),
     ("layers", "textae.recurrent textae.lstm"),
     ("text", "textae.tokenizer"),
-    ("base", "textae textae.config textae.files textae.kernels"),
+    ("base", "textae textae.config textae.files textae.kernels textae.quiet textae.series_config"),
 )
 RANK = {name: rank for rank, (_, names) in enumerate(LAYERS) for name in names.split()}
 
@@ -38,8 +46,7 @@ def layer_of(module: str) -> int | None:
 
 
 def project_modules() -> dict[str, Path]:
-    files = [ROOT / "app.py", *(ROOT / "textae").glob("*.py"), *(ROOT / "textae_app").glob("*.py")]
-    files += (ROOT / "training").glob("*.py")
+    files = [ROOT / "app.py", *(ROOT / "textae").rglob("*.py"), *(ROOT / "training").glob("*.py")]
     modules = {}
     for file in files:
         parts = file.relative_to(ROOT).with_suffix("").parts
@@ -91,7 +98,7 @@ def test_no_module_imports_a_layer_above_its_own():
         ("textae.bundle", "def f():\n    from textae import data\n"),  # a model folder reading the corpus
         ("textae.data", "from textae.cleaning import DataError\n"),  # the loading layer's error from above it
         ("textae.model", "import textae.autoencoder\n"),
-        ("textae.tokenizer", "from training import trainer\n"),
+        ("textae.tokenizer", "from textae.training import trainer\n"),
     ],
 )
 def test_the_cut_links_would_be_caught(module, source):

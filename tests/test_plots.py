@@ -4,7 +4,7 @@ import io
 import json
 
 from textae.metrics import length_buckets
-from training import curves, plots
+from textae.training import curves, plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 from textae import training_step
 from textae.config import preset
 from textae.model import TextAutoencoder
-from training import trainer
+from textae.training import trainer
 
 
 def _rate(schedule, step: int) -> float:

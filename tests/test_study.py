@@ -3,7 +3,7 @@
 import pytest
 
 from textae.config import preset
-from training import study, train
+from textae.training import study, train
 
 
 @pytest.mark.parametrize("name", list(study.PROBES))

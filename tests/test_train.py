@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 
 from textae.config import Config, preset
-from training import train
+from textae.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
 # conftest.py sets the offline variables; pass them (and a quiet TensorFlow) to every child process.
@@ -163,6 +164,30 @@ def test_a_finished_run_is_not_trained_again(tiny_run):
     assert "already holds a finished model" in result.stderr and "--overwrite" in result.stderr
 
 
+def test_overwrite_with_a_new_vocab_size_trains_a_new_tokenizer(tiny_run, tmp_path):
+    from textae.tokenizer import Tokenizer
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run[0], run_dir)
+    before = Tokenizer.load(run_dir / "model" / "tokenizer.model").vocab_size
+    (run_dir / "backup").mkdir()  # even a resumable state is dropped: --overwrite starts afresh
+    result = run_train(*QUICK, "--output", str(run_dir), "--overwrite", "--vocab-size", "100")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert before != 100 and Tokenizer.load(run_dir / "model" / "tokenizer.model").vocab_size == 100
+    assert "Resuming" not in result.stdout
+
+
+def test_resuming_with_other_tokenizer_settings_is_refused(tiny_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run[0], run_dir)
+    (run_dir / "backup").mkdir()  # an interrupted run
+    result = run_train(*QUICK, "--output", str(run_dir), "--vocab-size", "100")
+    assert result.returncode == 2
+    message = error_lines(result.stderr)[-1]
+    assert message.startswith("train: error:") and "tokenizer trained with other settings" in message
+    assert "vocab_size" in message and "--overwrite" in message
+
+
 # --------------------------------------------------------------------------- clear errors
 def _csv(tmp_path: Path) -> Path:
     path = tmp_path / "sentences.csv"
@@ -252,7 +277,7 @@ class PoisonWeightsInSecondEpoch:
 
 def test_nan_loss_stops_training_and_keeps_the_last_good_model(tmp_path, capsys, monkeypatch):
     from textae import bundle
-    from training import callbacks
+    from textae.training import callbacks
 
     monkeypatch.setattr(callbacks, "TimeLimit", PoisonWeightsInSecondEpoch)
     run_dir = tmp_path / "run"
@@ -336,7 +361,7 @@ def test_resume_after_sigkill(tmp_path):
 
 @pytest.mark.parametrize("keep_best, written", [(False, [1, 2, 3, 4]), (True, [1, 2, 4])])
 def test_keep_best_writes_the_bundle_only_for_a_better_validation_loss(keep_best, written):
-    from training import callbacks
+    from textae.training import callbacks
 
     saved = []
     writer = callbacks.BundleWriter(lambda logs, epoch: saved.append(epoch), callbacks.NaNGuard(), keep_best)

@@ -7,7 +7,9 @@ autoencoder = textae.load()  # the shipped model in assets/model
 autoencoder.reconstruct(["The cat sat on the mat."])[0].output
 ```
 
-Names are imported lazily, so `import textae` does not load TensorFlow.
+Names are imported lazily, so `import textae` does not load TensorFlow; the first
+name that needs it starts TensorFlow with its C++ start-up log lines hidden
+(`textae.quiet`; set TEXTAE_VERBOSE=1 to see them).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ __all__ = [*_EXPORTS, "__version__"]
 
 def __getattr__(name: str):
     if name in _EXPORTS:
+        from textae import quiet
+
+        quiet.start_tensorflow(argv=[])  # the host program's arguments are not ours to read
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value

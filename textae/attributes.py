@@ -13,7 +13,9 @@ import dataclasses
 import re
 from pathlib import Path
 
-ATTRIBUTES_DIR = Path(__file__).resolve().parent.parent / "assets" / "attributes"
+from textae import files
+
+ATTRIBUTES_DIR = files.shipped("attributes")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from textae import encoding, metrics, text_input
 from textae import latent as latent_space
-from textae.bundle import Bundle, default_model_dir, load_bundle
+from textae.bundle import Bundle, default_model_dir, load_bundle, task_of
 from textae.decoding import DecodingSettings, decode
 from textae.results import Decoded, InterpolationStep, Reconstruction
 from textae.text_input import InputError  # noqa: F401  (part of this module's interface)
@@ -277,6 +277,15 @@ class TextAE:
         return [decoded.text for decoded in self.decode(points, settings)]
 
 
-def load(path=None) -> TextAE:
-    """Load a model folder as a `TextAE`; None loads the shipped model (`assets/model`)."""
-    return TextAE(load_bundle(default_model_dir() if path is None else os.fspath(path)))
+def load(path=None):
+    """Load a model folder: a `TextAE`, or a `textae.series.SeriesAE` for a time-series model.
+
+    None loads `$TEXTAE_MODEL` when set, else the shipped text model (`assets/model`).
+    """
+    folder = default_model_dir() if path is None else os.fspath(path)
+    if task_of(folder) == "timeseries":
+        from textae.series import SeriesAE
+        from textae.series_bundle import load_series_bundle
+
+        return SeriesAE(load_series_bundle(folder))
+    return TextAE(load_bundle(folder))

@@ -58,9 +58,15 @@ class Bundle:
         return load_latents(self.path)
 
 
+def shipped_model_dir() -> Path:
+    """The shipped model: `assets/model` in a checkout, `textae/shipped/model` in an installed package."""
+    return files.shipped("model")
+
+
 def default_model_dir() -> Path:
-    """The shipped model: `<repo>/assets/model`."""
-    return Path(__file__).resolve().parent.parent / "assets" / "model"
+    """The model used when no path is given: `$TEXTAE_MODEL` when set, else the shipped model."""
+    configured = os.environ.get(files.MODEL_VARIABLE, "").strip()
+    return Path(configured).expanduser() if configured else shipped_model_dir()
 
 
 def _version() -> str:
@@ -118,8 +124,8 @@ def save_bundle(path, model, tokenizer, config, metrics=None, card=None, extra_f
 
     Args:
         path: The model folder to create or replace.
-        model: A built `TextAutoencoder`.
-        tokenizer: Its `Tokenizer`.
+        model: A built `TextAutoencoder` (or `SeriesAutoencoder`).
+        tokenizer: Its `Tokenizer` (None for a time-series model).
         config: The `Config` it was trained with.
         metrics: Evaluation results (JSON-serializable; numpy scalars are fine).
         card: Markdown model card; rendered from config and metrics when None.
@@ -149,7 +155,7 @@ def save_bundle(path, model, tokenizer, config, metrics=None, card=None, extra_f
             "textae_version": _version(),
         }
         contents = {
-            TOKENIZER_FILE: tokenizer.to_bytes(),
+            **({TOKENIZER_FILE: tokenizer.to_bytes()} if tokenizer is not None else {}),  # a series model has none
             CONFIG_FILE: json.dumps(header, indent=2, sort_keys=True, default=json_default).encode(),
             METRICS_FILE: json.dumps(metrics, indent=2, sort_keys=True, default=json_default).encode(),
             CARD_FILE: (card if card is not None else render_model_card(config, metrics)).encode(),
@@ -189,7 +195,10 @@ def _missing(folder: Path) -> BundleError:
             f"No model folder at {folder}, but an interrupted save left the previous model in {leftovers[-1]}; "
             f"rename it to {folder.name} or {TRAIN_HINT}."
         )
-    return BundleError(f"No model folder at {folder}. Pass --model with a trained model folder, or {TRAIN_HINT}.")
+    return BundleError(
+        f"No model folder at {folder}. Pass a trained model folder (--model DIR, or textae.load(DIR)), "
+        f"set {files.MODEL_VARIABLE} to one, or {TRAIN_HINT}."
+    )
 
 
 def _read_json(file: Path, what: str) -> dict:
@@ -202,6 +211,19 @@ def _read_json(file: Path, what: str) -> dict:
     return value
 
 
+def task_of(path) -> str:
+    """ "text" or "timeseries": what the model folder at `path` holds (BundleError if it holds none)."""
+    folder = Path(path).expanduser().absolute()
+    if not folder.is_dir():
+        raise _missing(folder)
+    if not (folder / CONFIG_FILE).is_file():
+        raise BundleError(
+            f"The model folder {folder} has no {CONFIG_FILE}; it is incomplete. Retrain it ({TRAIN_HINT})."
+        )
+    config = _read_json(folder / CONFIG_FILE, "model config").get("config", {})
+    return config.get("task", "text") if isinstance(config, dict) else "text"
+
+
 def load_bundle(path) -> Bundle:
     """Load a model folder written by `save_bundle`.
 
@@ -210,8 +232,11 @@ def load_bundle(path) -> Bundle:
             unknown format version; the message names the file and what to do.
     """
     folder = Path(path).expanduser().absolute()
-    if not folder.is_dir():
-        raise _missing(folder)
+    if task_of(folder) != "text":
+        raise BundleError(
+            f"{folder} holds a time-series model, not a text model: use `textae series ...` or textae.load(), "
+            "which returns a SeriesAE for it."
+        )
     for name in (CONFIG_FILE, TOKENIZER_FILE, MODEL_FILE):
         if not (folder / name).is_file():
             raise BundleError(f"The model folder {folder} has no {name}; it is incomplete. Retrain it ({TRAIN_HINT}).")
@@ -233,7 +258,7 @@ def load_bundle(path) -> Bundle:
     except (OSError, ValueError) as error:
         raise BundleError(f"Cannot load {folder / TOKENIZER_FILE}: {error}") from error
 
-    model = _load_model(folder / MODEL_FILE)
+    model = load_keras_model(folder / MODEL_FILE)
     model_vocab = model.model_config.vocab_size
     if model_vocab < tokenizer.vocab_size:
         raise BundleError(
@@ -247,10 +272,12 @@ def load_bundle(path) -> Bundle:
     return Bundle(path=folder, model=model, tokenizer=tokenizer, config=config, metrics=metrics, card=card)
 
 
-def _load_model(file: Path):
+def load_keras_model(file: Path, kind: str = "TextAutoencoder"):
+    """The textae model in `file`, loaded with safe_mode=True; BundleError if it is damaged or of another kind."""
     import keras
 
     from textae import model as _model  # noqa: F401  (registers TextAutoencoder with Keras)
+    from textae import series_model as _series_model  # noqa: F401  (and SeriesAutoencoder)
 
     try:
         model = keras.saving.load_model(file, safe_mode=True)
@@ -259,6 +286,6 @@ def _load_model(file: Path):
             f"Cannot load the Keras model {file} ({type(error).__name__}: {str(error)[:300]}). "
             f"The file is damaged or from an incompatible version; {TRAIN_HINT}."
         ) from error
-    if not hasattr(model, "model_config"):
-        raise BundleError(f"{file} holds a {type(model).__name__}, not a textae TextAutoencoder; {TRAIN_HINT}.")
+    if type(model).__name__ != kind or not hasattr(model, "model_config"):
+        raise BundleError(f"{file} holds a {type(model).__name__}, not a textae {kind}; {TRAIN_HINT}.")
     return model

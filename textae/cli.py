@@ -18,9 +18,13 @@ import os
 import sys
 from pathlib import Path
 
-from textae import attributes, command_inputs, commands
-from textae.bundle import BundleError, default_model_dir, json_default
-from textae.commands import UsageError
+from textae import quiet
+
+quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
+
+from textae import attributes, command_inputs, commands, series_commands  # noqa: E402
+from textae.bundle import BundleError, default_model_dir, json_default  # noqa: E402
+from textae.commands import UsageError  # noqa: E402
 
 USER_ERROR, UNEXPECTED_ERROR = 2, 1
 
@@ -28,6 +32,7 @@ USER_ERROR, UNEXPECTED_ERROR = 2, 1
 def _add_model(parser):
     parser.add_argument("--model", type=Path, default=None, help=f"model folder (default: {default_model_dir()})")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
 
 
 def _add_decoding(parser):
@@ -109,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--radius", type=float, default=0.5, help="distance from --around, times its norm")
     _add_model(command)
     _add_decoding(command)
+
+    series_commands.add_parser(subparsers)
     return parser
 
 
@@ -133,7 +140,7 @@ def _load(args):
     """Load the model (and TensorFlow) quietly."""
     from textae.bundle import load_bundle
 
-    with commands.quiet_stderr():
+    with quiet.quiet_stderr():
         # load_bundle checks the folder, its files, config and tokenizer before it imports Keras, so a bad
         # --model fails fast; the stderr it quietens is restored before main() prints the error.
         loaded = load_bundle(args.model or default_model_dir())
@@ -152,6 +159,9 @@ def run(args) -> int:
     Returns the number of input lines that failed (reconstruct, encode and score go on past a bad
     line: each is reported on stderr and, with --json, as a record with an `error` field).
     """
+    if args.command == "detect":
+        series_commands.detect(args)
+        return 0
     labelled = None
     if hasattr(args, "sentences"):
         labelled = command_inputs.sentences(args)  # arguments, or stdin read before the slow model load

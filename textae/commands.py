@@ -8,28 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 
 import numpy as np
 
+from textae import quiet
+
 
 class UsageError(ValueError):
     """Wrong input given on the command line."""
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up logs ignore TF_CPP_MIN_LOG_LEVEL."""
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 def reconstruct(autoencoder, args, settings):
@@ -124,7 +111,7 @@ def export_model(autoencoder, args, settings):
 
     if args.max_length < 1:
         raise UsageError(f"--max-length must be at least 1, got {args.max_length}.")
-    with quiet_stderr():  # TensorFlow logs every traced function while writing
+    with quiet.quiet_stderr():  # TensorFlow logs every traced function while writing
         path = export.export(autoencoder, args.output, max_length=args.max_length)
     info = json.loads((path / export.INFO_FILE).read_text(encoding="utf-8"))
     summary = {"output": str(path), **info}

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import datasets
 
-SHIPPED_CORPUS_DIR = Path(__file__).resolve().parent.parent / "assets" / "corpus"
+from textae import files
+
+SHIPPED_CORPUS_DIR = files.shipped("corpus")
 SHIPPED_SPLITS = ("train", "validation", "test")
 LOCAL_HINT = "local files (.txt, .csv, .tsv, .json, .jsonl, .parquet) or a save_to_disk folder"
 # File suffix (compression suffix removed) -> (datasets builder, builder keyword arguments).

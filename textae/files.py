@@ -1,10 +1,34 @@
-"""Durable writes: after a crash or a power loss, readers see the old file or the new one, never half."""
+"""Where textae's files are, and durable writes: after a crash or a power loss, readers see the old file or the new one.
+
+The shipped model, corpus and attribute pairs live in `assets/` in a checkout; an
+installed package (wheel, `pip install .`) carries the same folder as `textae/shipped/`.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKOUT_DIR = PACKAGE_DIR.parent  # the repository, when textae runs from a checkout or an editable install
+MODEL_VARIABLE = "TEXTAE_MODEL"  # a model folder to use when no path is given
+
+
+def shipped(*parts: str) -> Path:
+    """A shipped file or folder: `textae/shipped/...` in an installed package, else `<checkout>/assets/...`."""
+    packaged = PACKAGE_DIR / "shipped"
+    return (packaged if packaged.is_dir() else CHECKOUT_DIR / "assets").joinpath(*parts)
+
+
+def in_checkout() -> bool:
+    """True when textae runs from its repository (a clone, or an editable install of one)."""
+    return (CHECKOUT_DIR / "pyproject.toml").is_file() and (CHECKOUT_DIR / "assets").is_dir()
+
+
+def working_dir() -> Path:
+    """Where relative paths such as `runs` are taken from: the repository in a checkout, else the current folder."""
+    return CHECKOUT_DIR if in_checkout() else Path.cwd()
 
 
 def sync_file(path: str | os.PathLike) -> None:

@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 
 from textae.files import write_atomic
-from training import evaluate, plots
+from textae.training import evaluate, plots
 
 CURVES_FILE = "curves.jsonl"
 PLOT_FILE = "learning_curves.png"

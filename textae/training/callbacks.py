@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from textae import decoding, encoding, pipeline
-from training import checkpoints
+from textae.training import checkpoints
 
 
 class NaNGuard(keras.callbacks.Callback):

@@ -5,13 +5,14 @@ names a cluster with more than one task, MirroredStrategy over every visible
 GPU, and the default (single-device) strategy otherwise. Keras's `model.fit`
 does not work under MultiWorkerMirroredStrategy in Keras 3.15 (see
 keras-team/keras#20585 and NOTES.md), so multi-worker runs use the custom loop
-in `training/loop.py`, which calls the same `train_step` as `fit` does.
+in `textae/training/loop.py`, which calls the same `train_step` as `fit` does.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 
 import keras
 import tensorflow as tf
@@ -50,6 +51,8 @@ def choose_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
+        if not tf.config.list_physical_devices("GPU"):
+            print("textae: --strategy mirrored found no GPU; it runs on the CPU alone.", file=sys.stderr)
         return tf.distribute.MirroredStrategy()
     if name == "multi-worker":
         if cluster_size() < 2:

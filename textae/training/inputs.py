@@ -16,7 +16,7 @@ import numpy as np
 from textae import cleaning, data, pipeline
 from textae.config import Config
 from textae.tokenizer import Tokenizer
-from training import corpus
+from textae.training import corpus
 
 
 @dataclasses.dataclass

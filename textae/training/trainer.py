@@ -28,8 +28,8 @@ from textae.files import write_atomic
 from textae.model import TextAutoencoder
 from textae.optimizers import FusedAdam
 from textae.tokenizer import Tokenizer
-from training import callbacks as run_callbacks
-from training import curves, distribute, inputs, loop, projector
+from textae.training import callbacks as run_callbacks
+from textae.training import curves, distribute, inputs, loop, projector
 
 
 @dataclasses.dataclass
@@ -130,7 +130,10 @@ def train(
     keras.utils.set_random_seed(config.train.seed)
 
     tokenizer_path = run_dir / "tokenizer.model"
-    tokenizer = Tokenizer.load(tokenizer_path) if tokenizer_path.exists() else None  # a resumed run keeps its own
+    tokenizer = None
+    if tokenizer_path.exists():  # a resumed run keeps its own, if it was made with the same settings
+        _check_same_tokenizer(run_dir, config)
+        tokenizer = Tokenizer.load(tokenizer_path)
     prepared = inputs.prepare(config, tokenizer)
     run_dir.mkdir(parents=True, exist_ok=True)
     if chief:
@@ -223,6 +226,21 @@ def _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, sav
         shuffle=False,  # the tf.data pipeline shuffles
     )
     return history.history, guard.failed_at is not None, backup.restored_epoch
+
+
+def _check_same_tokenizer(run_dir: Path, config: Config) -> None:
+    """Refuse to resume with a tokenizer trained on other settings than the run now asks for."""
+    try:
+        before = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("tokenizer")
+    except (OSError, ValueError):
+        return
+    now = dataclasses.asdict(config.tokenizer)
+    if before is not None and before != now:
+        changed = ", ".join(f"{key} {before.get(key)!r} -> {now[key]!r}" for key in now if before.get(key) != now[key])
+        raise ValueError(
+            f"{run_dir} holds a tokenizer trained with other settings ({changed}). Pass --overwrite to start the run "
+            "afresh with a new tokenizer, or --output for a new run folder."
+        )
 
 
 def _bundle_val_loss(model_path: Path) -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from training import checkpoints, distribute
+from textae.training import checkpoints, distribute
 
 
 def _steps(dataset_size: int, global_batch: int) -> int:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from textae import quiet  # noqa: E402
+from textae.training import program_name  # noqa: E402
+
+quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
 from textae import attributes, data  # noqa: E402
 
@@ -76,7 +78,8 @@ def measure(autoencoder, name: str, strengths=STRENGTHS, held_out: int = HELD_OU
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.attributes", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=program_name("attributes"), description=__doc__.split("\n\n")[0])
+    parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
     parser.add_argument("--measure", action="store_true", help="measure vector arithmetic on --model instead")
     parser.add_argument("--model", help="model folder (default: assets/model)")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")

@@ -12,45 +12,74 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
 import shlex
+import shutil
 import sys
 import tomllib
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from textae import quiet  # noqa: E402
+from textae.training import program_name  # noqa: E402
+
+quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
 from textae.config import PRESETS, Config, DataConfig, ModelConfig, TokenizerConfig, TrainConfig, preset  # noqa: E402
+from textae.series_config import (  # noqa: E402
+    SERIES_PRESETS,
+    SeriesConfig,
+    SeriesDataConfig,
+    SeriesModelConfig,
+    series_preset,
+)
 
 SECTIONS = {"tokenizer": TokenizerConfig, "data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+SERIES_SECTIONS = {"data": SeriesDataConfig, "model": SeriesModelConfig, "train": TrainConfig}
+SET_FROM_DATA = {("model", "vocab_size"), ("model", "channels"), ("model", "window")}  # not flags of their own
+TASKS = {  # task -> (sections, presets, default preset, default config)
+    "text": (SECTIONS, PRESETS, "default", Config),
+    "timeseries": (SERIES_SECTIONS, SERIES_PRESETS, "timeseries", SeriesConfig),
+}
+
+
+def task_of(argv: list[str] | None) -> str:
+    """The --task among the arguments ("text" when absent); the flags that follow depend on it."""
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("--task", default="text")
+    task = peek.parse_known_args(argv)[0].task
+    return task if task in TASKS else "text"  # an unknown task is reported by the full parser
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(task: str = "text") -> argparse.ArgumentParser:
+    sections, presets, default_preset, config_type = TASKS[task]
     parser = argparse.ArgumentParser(
-        prog="python -m training.train",
+        prog=program_name("train"),
         description=__doc__.split("\n\n")[1],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--preset", default="default", choices=list(PRESETS), help="starting configuration")
+    parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
+    parser.add_argument(
+        "--task", default="text", choices=list(TASKS), help="text, or timeseries (numeric series; its own flags)"
+    )
+    parser.add_argument("--preset", default=default_preset, choices=list(presets), help="starting configuration")
     parser.add_argument("--config", help="JSON, YAML or TOML file of settings; flags override it")
     parser.add_argument("--output", help="run folder (default: runs/<preset>-<config hash>)")
     parser.add_argument("--overwrite", action="store_true", help="start afresh even if the run folder has a model")
-    defaults = Config()
-    for section, section_type in SECTIONS.items():
+    defaults = config_type()
+    for section, section_type in sections.items():
         group = parser.add_argument_group(f"{section} settings")
         for field in dataclasses.fields(section_type):
-            if section == "model" and field.name == "vocab_size":
-                continue  # one --vocab-size sets both
+            if (section, field.name) in SET_FROM_DATA:
+                continue  # one --vocab-size sets both; channels and window come from the data
             default = getattr(getattr(defaults, section), field.name)
             kwargs = {"dest": f"{section}.{field.name}", "default": argparse.SUPPRESS}
             help_text = f"{field.metadata['help'].replace('%', '%%')} (default: {default})"
             if isinstance(default, bool):
                 group.add_argument(_flag(field.name), action=argparse.BooleanOptionalAction, help=help_text, **kwargs)
-            elif field.name == "data_files":
+            elif field.name in ("data_files", "columns"):
                 group.add_argument(_flag(field.name), nargs="+", help=help_text, **kwargs)
             else:
                 kind = {int: int, float: float}.get(type(default), str)
@@ -83,16 +112,21 @@ def read_config_file(path: str) -> dict:
     raise ValueError(f"Config file {path} must end in .json, .yaml, .yml or .toml.")
 
 
-def resolve_config(args: argparse.Namespace) -> Config:
+def resolve_config(args: argparse.Namespace) -> Config | SeriesConfig:
     """Preset, then config file, then flags."""
-    values = preset(args.preset).to_dict()
+    task = getattr(args, "task", "text")
+    sections = TASKS[task][0]
+    values = (preset(args.preset) if task == "text" else series_preset(args.preset)).to_dict()
     if args.config:
         file_values = read_config_file(args.config)
         if isinstance(file_values, dict) and "format_version" in file_values:  # a model bundle's config.json
             file_values = file_values.get("config", {})
+        file_task = file_values.pop("task", "text") if isinstance(file_values, dict) else "text"
+        if file_task != task:
+            raise ValueError(f"{args.config} is a {file_task} configuration; pass --task {file_task}.")
         for section, settings in file_values.items():
-            if section not in SECTIONS or not isinstance(settings, dict):
-                raise ValueError(f"Config file section {section!r} is not one of {', '.join(SECTIONS)}.")
+            if section not in sections or not isinstance(settings, dict):
+                raise ValueError(f"Config file section {section!r} is not one of {', '.join(sections)}.")
             values[section].update(settings)
     for key, value in vars(args).items():
         if "." in key:
@@ -100,8 +134,13 @@ def resolve_config(args: argparse.Namespace) -> Config:
             values[section][name] = value
             if (section, name) == ("tokenizer", "vocab_size"):
                 values["model"]["vocab_size"] = value
-    config = Config.from_dict(values)
-    config.model.validate()
+    if task == "timeseries":
+        config = SeriesConfig.from_dict(values)
+        config.model.window = config.data.window
+        config.validate()
+    else:
+        config = Config.from_dict(values)
+        config.model.validate()
     for name in ("epochs", "batch_size"):
         if getattr(config.train, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(config.train, name)}.")
@@ -110,13 +149,23 @@ def resolve_config(args: argparse.Namespace) -> Config:
     return config
 
 
+def start_afresh(run_dir: Path) -> None:
+    """--overwrite: drop the run's resumable state and tokenizer, so nothing of the old run is reused.
+
+    The old model stays until the new run writes its first bundle (that replace is atomic).
+    """
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    for name in ("tokenizer.model", "config.json"):
+        (run_dir / name).unlink(missing_ok=True)
+
+
 def default_run_dir(preset_name: str, config: Config) -> Path:
     digest = hashlib.sha256(config.to_json().encode("utf-8")).hexdigest()[:8]
     return Path("runs") / f"{preset_name}-{digest}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(task_of(argv)).parse_args(argv)
     try:
         config = resolve_config(args)
         run_dir = Path(args.output) if args.output else default_run_dir(args.preset, config)
@@ -127,11 +176,18 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 0
+        if args.overwrite:
+            start_afresh(run_dir)
         print("Configuration:\n" + config.to_json(), flush=True)
-        from training import trainer
-
         command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
-        result = trainer.train(config, run_dir, command=command.strip())
+        if args.task == "timeseries":
+            from textae.training.series_trainer import train_series
+
+            result = train_series(config, run_dir, command=command.strip())
+        else:
+            from textae.training import trainer
+
+            result = trainer.train(config, run_dir, command=command.strip())
     except KeyboardInterrupt:
         print("\nInterrupted. Run the same command again to resume from the last checkpoint.", file=sys.stderr)
         return 130

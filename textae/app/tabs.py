@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from textae import latent as latent_space
-from textae_app import inputs, render
+from textae.app import inputs, render
 
 EXAMPLES = (  # from the shipped corpus's test split
     "He counted the ticks of the clock",

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from textae import quiet  # noqa: E402
+from textae.training import program_name  # noqa: E402
+
+quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
 WORD_BUCKETS = [(1, 5), (6, 10), (11, 15), (16, 20)]  # the shipped corpus keeps 1 to 20 words
 
@@ -60,7 +62,7 @@ def run_probe(name: str, flags: list[str], minutes: float, output: Path) -> dict
     """Train one probe, measure it, append its row to `output/results.jsonl` and return it."""
     run = output / name
     command = [
-        sys.executable, "-m", "training.train", "--preset", "default", "--output", str(run), "--overwrite",
+        sys.executable, "-m", "textae.training.train", "--preset", "default", "--output", str(run), "--overwrite",
         "--epochs", "1000", "--early-stopping-patience", "0", "--max-minutes", str(minutes),
         *BASELINE_FLAGS, *flags,
     ]  # fmt: skip
@@ -77,7 +79,7 @@ def run_probe(name: str, flags: list[str], minutes: float, output: Path) -> dict
 def measure_run(run: Path) -> dict:
     """Figures of a probe's bundle on the validation sample, by words, plus its training record."""
     from textae import bundle, pipeline
-    from training import curves, evaluate, inputs
+    from textae.training import curves, evaluate, inputs
 
     loaded = bundle.load_bundle(run / "model")
     config = loaded.config
@@ -149,7 +151,8 @@ def read_results(output: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.study", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=program_name("study"), description=__doc__.split("\n\n")[0])
+    parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
     parser.add_argument("probes", nargs="*", help=f"probes to run (default: all of {', '.join(PROBES)})")
     parser.add_argument("--minutes", type=float, default=8.0, help="training minutes per probe")
     parser.add_argument("--output", default="runs/study", help="folder of the probe runs and results.jsonl")

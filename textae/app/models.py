@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from textae import explorer
-from textae.bundle import CONFIG_FILE, LATENTS_FILE, MODEL_FILE, default_model_dir, load_latents
+from textae import explorer, files
+from textae.bundle import CONFIG_FILE, LATENTS_FILE, MODEL_FILE, BundleError, load_latents, shipped_model_dir, task_of
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = files.working_dir()  # relative paths are taken from here
 MODEL_DIRS_VARIABLE = "TEXTAE_MODEL_DIRS"
 RUNS_DIR_VARIABLE = "TEXTAE_RUNS_DIR"
 CORPUS_SIZE = explorer.SIZE  # sentences on the Explore map
@@ -34,25 +34,33 @@ def _label(path: Path) -> str:
     return str(path.relative_to(REPO_DIR)) if path.is_relative_to(REPO_DIR) else str(path)
 
 
-def discover_models(environ=os.environ) -> dict[str, Path]:
-    """`{label: folder}` of the model folders to offer, the default first.
+def discover_models(environ=os.environ, task: str = "text") -> dict[str, Path]:
+    """`{label: folder}` of the model folders of `task` ("text" or "timeseries") to offer, the default first.
 
     `TEXTAE_MODEL_DIRS` (os.pathsep-separated), when set, replaces the shipped
     model; the `*/model` folders under `TEXTAE_RUNS_DIR` (default `runs`) are
-    always added. Only folders with config.json and model.keras are offered.
+    always added. Only folders with config.json and model.keras of that task are offered.
     """
     configured = [p for p in environ.get(MODEL_DIRS_VARIABLE, "").split(os.pathsep) if p.strip()]
-    shipped = default_model_dir().resolve()
+    shipped = (shipped_model_dir() if task == "text" else files.shipped("series_model")).resolve()
     folders = [_resolve(p) for p in configured] if configured else [shipped]
     runs = _resolve(environ.get(RUNS_DIR_VARIABLE, "runs"))
     if runs.is_dir():
         folders += sorted(path.resolve() for path in runs.glob("*/model"))
     models = {}
     for folder in dict.fromkeys(folders):
-        if is_model_folder(folder):
+        if is_model_folder(folder) and _task(folder) == task:
             label = _label(folder)
             models[f"{label} (shipped)" if folder == shipped else label] = folder
     return models
+
+
+def _task(folder: Path) -> str:
+    """The folder's task; an unreadable config counts as text, so that the text page shows why it fails."""
+    try:
+        return task_of(folder)
+    except BundleError:
+        return "text"
 
 
 def bundle_key(folder: Path) -> str:
@@ -75,7 +83,7 @@ def bundle_key(folder: Path) -> str:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def load_autoencoder(path: str, model_key: str):
-    """The `TextAE` for a model folder as `bundle_key` describes it, loaded once per process."""
+    """The `TextAE` (or `SeriesAE`) for a model folder as `bundle_key` describes it, loaded once per process."""
     import textae
 
     return textae.load(path)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from textae import quiet  # noqa: E402
+from textae.training import program_name  # noqa: E402
+
+quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
 import numpy as np  # noqa: E402
 
@@ -109,7 +111,8 @@ def held_out_texts(loaded: bundle_lib.Bundle, dataset=None, split: str = "test",
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=program_name("evaluate"), description=__doc__.split("\n\n")[0])
+    parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
     parser.add_argument("--model", default=str(bundle_lib.default_model_dir()), help="model bundle folder")
     parser.add_argument("--dataset", help="hub name, local file or save_to_disk folder (default: shipped corpus)")
     parser.add_argument("--dataset-config", help="hub dataset configuration")

@@ -248,7 +248,7 @@ first letter capitalised, a period added unless they end in . ! or ?; examples a
 first letter capitalised, no period added. Backticks become apostrophes, whitespace runs one space.
 Kept: 1 to {max_words} words, balanced quotes, parentheses and brackets; exact duplicates removed.
 
-**How it was made**: `python -m training.corpus --max-words {max_words}` (see `training/corpus.py`)
+**How it was made**: `python -m training.corpus --max-words {max_words}` (see `textae/training/corpus.py`)
 from the WordNet 3.0 `data.noun`, `data.verb`, `data.adj` and `data.adv` files of the Debian package
 `wordnet-base`. The output is byte-for-byte reproducible from the same input.
 

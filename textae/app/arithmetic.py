@@ -6,8 +6,8 @@ import numpy as np
 import streamlit as st
 
 from textae import attributes
+from textae.app import inputs, render
 from textae.text_input import InputError
-from textae_app import inputs, render
 
 EXAMPLES = {  # sentences of group A from the corpus's test split
     "tense": "This dress is sewn by hand",

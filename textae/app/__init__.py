@@ -1,4 +1,4 @@
-"""The Streamlit front end of textae, split by concern; `app.py` only lays it out.
+"""The Streamlit front end of textae, split by concern; `page.py` lays it out, `app.py` and `textae-app` run it.
 
 models.py    which model folders to offer; loading them once per process
 inputs.py    checking what a visitor typed; turning errors into friendly messages

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from textae import latent as latent_space
-from textae_app import inputs, models, render
+from textae.app import inputs, models, render
 
 PROJECTIONS = ["PCA", "t-SNE"] + (["UMAP"] if importlib.util.find_spec("umap") else [])
 

@@ -2,7 +2,7 @@
 
 Everything is measured in one run on the current machine and reported as
 ratios where it can be: achieved FLOP/s (FLOPs counted from the model's shapes,
-see training/flops.py) against the measured float32 matmul rate, and variants
+see textae/training/flops.py) against the measured float32 matmul rate, and variants
 against a baseline on the same batches. `--quick` is a smaller run for CI.
 """
 
@@ -16,7 +16,10 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from textae import quiet  # noqa: E402
+from textae.training import program_name  # noqa: E402
+
+quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -25,7 +28,7 @@ from textae import bundle, data, decoding, explorer, pipeline, recurrent  # noqa
 from textae.config import ModelConfig, preset  # noqa: E402
 from textae.model import TextAutoencoder  # noqa: E402
 from textae.tokenizer import Tokenizer  # noqa: E402
-from training import distribute, flops, trainer  # noqa: E402
+from textae.training import distribute, flops, trainer  # noqa: E402
 
 
 def matmul_peak_gflops(sizes: tuple[int, ...] = (2048, 3072, 4096), seconds: float = 1.0) -> float:
@@ -138,7 +141,7 @@ def _autoencoder(tokenizer, config: ModelConfig, workdir: str):
     """The shipped model when present, else a freshly initialised default-preset one."""
     from textae.autoencoder import TextAE
 
-    shipped = bundle.default_model_dir()
+    shipped = bundle.shipped_model_dir()
     if (shipped / "model.keras").exists():
         return TextAE(bundle.load_bundle(shipped)), "shipped model"
     full = preset("default")
@@ -151,7 +154,7 @@ def run(quick: bool = False) -> dict:
     """Measure everything; returns the report (see README's performance section)."""
     config = preset("default")
     sentences = data.load_texts(None, split="train", limit=4000 if quick else 40000)
-    shipped = bundle.default_model_dir() / "tokenizer.model"
+    shipped = bundle.shipped_model_dir() / "tokenizer.model"
     tokenizer = Tokenizer.load(shipped) if shipped.exists() else Tokenizer.train(sentences, config.tokenizer)
     config.model.vocab_size = tokenizer.vocab_size
     ids, _ = pipeline.tokenize_texts(tokenizer, sentences, max_tokens=config.data.max_tokens)
@@ -296,7 +299,8 @@ def _explore_map_seconds(autoencoder, count: int = 2000) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.benchmark", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=program_name("benchmark"), description=__doc__.split("\n\n")[0])
+    parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run (CI smoke test)")
     args = parser.parse_args(argv)

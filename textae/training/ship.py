@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from textae import quiet  # noqa: E402
+from textae.training import program_name  # noqa: E402
+
+quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
 from textae import attributes as textae_attributes  # noqa: E402
 from textae import bundle, explorer, model_card  # noqa: E402
 from textae.autoencoder import TextAE  # noqa: E402
-from training import attributes, evaluate, plots  # noqa: E402
+from textae.training import attributes, evaluate, plots  # noqa: E402
 
 
 def ship(run: Path, output: Path, notes: str = "", limit: int | None = None) -> dict:
@@ -75,9 +77,10 @@ def _notes(notes: str, training: dict, examples: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.ship", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=program_name("ship"), description=__doc__.split("\n\n")[0])
+    parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
     parser.add_argument("--run", required=True, help="run folder holding model/")
-    parser.add_argument("--output", default=str(bundle.default_model_dir()), help="where to write the model")
+    parser.add_argument("--output", default=str(bundle.shipped_model_dir()), help="where to write the model")
     parser.add_argument("--notes", help="markdown file appended to the model card")
     parser.add_argument("--limit", type=int, help="evaluate on at most this many test sentences")
     args = parser.parse_args(argv)

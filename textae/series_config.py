@@ -1,0 +1,143 @@
+"""The typed configuration of a time-series autoencoder: data windows, model, training.
+
+The same shape as `textae.config.Config` (sections with `--help` on every field,
+stored whole as the bundle's config.json) with `task: "timeseries"` on top, so a
+loader can tell the two kinds of model apart. Training settings are the text
+model's `TrainConfig`, with defaults suited to short numeric windows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from textae.config import CELL_TYPES, SAMPLING_SCHEDULES, TrainConfig, _build, _choice, _positive, _setting
+
+TASK = "timeseries"
+MISSING_RULES = ("interpolate", "error")
+
+
+@dataclasses.dataclass
+class SeriesDataConfig:
+    """Where the series comes from and how it is cut into windows."""
+
+    source: str | None = _setting(
+        None,
+        "a .csv/.tsv/.parquet file, a save_to_disk folder, a hub dataset, or aeon:kdd_tsad_135 / "
+        "aeon:daphnet_s06r02e0 (aeon's labelled anomaly series)",
+    )
+    dataset_config: str | None = _setting(None, "hub dataset configuration")
+    split: str = _setting("train", "split to train on (aeon:kdd_tsad_135 has an anomaly-free train split)")
+    columns: tuple[str, ...] = _setting((), "value columns (default: every numeric column but time and label)")
+    time_column: str | None = _setting(None, "time column, kept for plots (default: one named time/timestamp/date)")
+    label_column: str | None = _setting(None, "0/1 anomaly labels, used for measuring only, never for training")
+    window: int = _setting(64, "time steps per window")
+    stride: int = _setting(4, "training windows start every N steps")
+    score_stride: int = _setting(1, "scoring windows start every N steps (1: every step gets every window)")
+    validation_fraction: float = _setting(0.2, "the last part of the series, held out in time order (never random)")
+    missing: str = _setting(
+        "interpolate", "NaN values: interpolate (linear inside, nearest at the ends; masked out of the loss) or error"
+    )
+
+
+@dataclasses.dataclass
+class SeriesModelConfig:
+    """Encoder -> latent -> decoder over numeric windows; the loss is masked mean squared error."""
+
+    channels: int = _setting(1, "values per time step (set from the data)")
+    window: int = _setting(64, "time steps per window (set from the data settings)")
+    cell_type: str = _setting("lstm", "recurrent cell: lstm, gru or rnn")
+    bidirectional: bool = _setting(True, "bidirectional encoder")
+    input_dim: int = _setting(32, "width of the dense layer that replaces the text model's embedding")
+    hidden_dim: int = _setting(64, "recurrent units per layer")
+    latent_dim: int = _setting(16, "size of the latent vector")
+    num_layers: int = _setting(1, "recurrent layers in the encoder and in the decoder")
+    dropout_rate: float = _setting(0.0, "dropout on the dense input and between layers")
+    feed_previous: bool = _setting(
+        False,
+        "the decoder also reads the previous value: the true one while teacher forcing, its own output otherwise "
+        "(at inference always its own)",
+    )
+    # Scheduled sampling (Bengio et al. 2015) for feed_previous, with the text model's schedules (textae.schedules).
+    sampling_schedule: str = _setting("constant", "teacher forcing: constant, linear, exponential or inverse_sigmoid")
+    sampling_k: float = _setting(1.0, "k of the schedule (constant: the teacher-forcing probability)")
+    sampling_c: float = _setting(1e-4, "slope c of the linear schedule")
+    sampling_min: float = _setting(0.0, "lowest teacher-forcing probability")
+
+    def validate(self) -> None:
+        _positive(self, "channels", "window", "input_dim", "hidden_dim", "latent_dim", "num_layers")
+        _choice(self, "cell_type", CELL_TYPES)
+        _choice(self, "sampling_schedule", SAMPLING_SCHEDULES)
+        for name in ("dropout_rate", "sampling_min"):
+            if not 0.0 <= getattr(self, name) < 1.0 + (name == "sampling_min"):
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
+        if self.sampling_schedule == "exponential" and not 0 < self.sampling_k < 1:
+            raise ValueError(f"the exponential schedule needs 0 < sampling_k < 1, got {self.sampling_k}.")
+        if self.sampling_schedule == "inverse_sigmoid" and self.sampling_k < 1:
+            raise ValueError(f"the inverse_sigmoid schedule needs sampling_k >= 1, got {self.sampling_k}.")
+
+
+def _series_train_defaults() -> TrainConfig:
+    return TrainConfig(epochs=30, batch_size=64, learning_rate=1e-3, early_stopping_patience=5, mixed_precision="off")
+
+
+@dataclasses.dataclass
+class SeriesConfig:
+    """Everything needed to rebuild and retrain a time-series model."""
+
+    data: SeriesDataConfig = dataclasses.field(default_factory=SeriesDataConfig)
+    model: SeriesModelConfig = dataclasses.field(default_factory=SeriesModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=_series_train_defaults)
+    task: str = TASK
+
+    def validate(self) -> None:
+        data = self.data
+        _positive(data, "window", "stride", "score_stride")
+        _choice(data, "missing", MISSING_RULES)
+        if not 0.0 < data.validation_fraction < 1.0:
+            raise ValueError(f"--validation-fraction must be between 0 and 1, got {data.validation_fraction}.")
+        self.model.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SeriesConfig:
+        values = dict(values)
+        task = values.pop("task", TASK)
+        if task != TASK:
+            raise ValueError(f"Not a time-series configuration (task {task!r}).")
+        unknown = set(values) - {"data", "model", "train"}
+        if unknown:
+            raise ValueError(f"Unknown config section(s) {sorted(unknown)}; expected data, model, train.")
+        data = dict(values.get("data", {}))
+        if data.get("columns") is not None:
+            data["columns"] = tuple(data["columns"])
+        train = {**dataclasses.asdict(_series_train_defaults()), **values.get("train", {})}
+        return cls(
+            _build(SeriesDataConfig, data, "data"),
+            _build(SeriesModelConfig, values.get("model", {}), "model"),
+            _build(TrainConfig, train, "train"),
+        )
+
+
+def series_preset(name: str) -> SeriesConfig:
+    if name not in SERIES_PRESETS:
+        raise ValueError(f"Unknown time-series preset {name!r}; choose one of {', '.join(SERIES_PRESETS)}.")
+    return SeriesConfig.from_dict(SERIES_PRESETS[name])
+
+
+SERIES_PRESETS: dict[str, dict[str, Any]] = {
+    # Seconds on a CPU: for tests and trying things out.
+    "tiny": {
+        "data": {"window": 16, "stride": 4},
+        "model": {"input_dim": 8, "hidden_dim": 8, "latent_dim": 4, "bidirectional": False},
+        "train": {"epochs": 2, "batch_size": 16, "learning_rate": 1e-2},
+    },
+    # The shipped series model (docs/TIMESERIES.md).
+    "timeseries": {"data": {"source": "aeon:kdd_tsad_135"}},
+}
