@@ -59,6 +59,7 @@ def test_the_wheel_carries_the_model_and_no_generic_top_level_package(installed)
     assert {name.split("/")[0] for name in names if not name.startswith("textae-")} == {"textae"}
     for needed in (
         "textae/shipped/model/model.keras",
+        "textae/shipped/series_model/model.keras",
         "textae/shipped/corpus/train.txt.gz",
         "textae/app/streamlit_app.py",
         "textae/training/train.py",

@@ -122,6 +122,17 @@ def test_bad_series_are_one_clear_error(tmp_path, change, message):
         series_data.load_series(str(path), columns=("v0", "v1"))
 
 
+def test_a_saved_hugging_face_dataset_is_a_series_source(tmp_path):
+    import datasets
+
+    values = sine_series(30, 2)
+    data = datasets.Dataset.from_dict({"time": list(range(30)), "a": values[:, 0], "b": values[:, 1]})
+    data.save_to_disk(str(tmp_path / "saved"))
+    series = series_data.load_series(str(tmp_path / "saved"))
+    assert series.columns == ["a", "b"] and series.time.tolist() == list(range(30))
+    np.testing.assert_allclose(series.values, values, atol=1e-6)
+
+
 def test_aeon_series_load_offline_with_labels():
     pytest.importorskip("aeon")
     train = series_data.load_series("aeon:kdd_tsad_135", split="train")

@@ -119,11 +119,7 @@ def make_dataset(
     if shuffle_distance < 0:
         raise ValueError(f"shuffle_distance must be 0 or more, got {shuffle_distance}.")
     ragged = _to_ragged(token_ids)
-    lengths = ragged.row_lengths().numpy()
-    if len(lengths) == 0:
-        raise ValueError("make_dataset got no sentences; check tokenize_texts' report for what was dropped.")
-    if lengths.min() < 1:
-        raise ValueError(f"Sentence {int(np.argmin(lengths))} has no tokens; use tokenize_texts(min_tokens=1).")
+    lengths = _check_lengths(ragged)
 
     if shuffle:
         # A uniform shuffle of the whole set every epoch: shuffle the row numbers (a buffer of scalars
@@ -137,16 +133,68 @@ def make_dataset(
     noise = _make_noise(seed, word_dropout_rate, word_blank_rate, shuffle_distance)
     dataset = dataset.enumerate().map(noise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
-    if bucket_boundaries is None:
-        shapes = ({"encoder_tokens": [None], "decoder_tokens": [None]}, [None])
-        dataset = dataset.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=drop_remainder)
-    else:
-        dataset = _bucket(dataset, batch_size, _boundaries(bucket_boundaries, int(lengths.max())), drop_remainder)
+    boundaries = None if bucket_boundaries is None else _boundaries(bucket_boundaries, int(lengths.max()))
+    dataset = _batched(dataset, batch_size, boundaries, drop_remainder)
+    return dataset.with_options(_options()).prefetch(tf.data.AUTOTUNE)
 
+
+def _check_lengths(ragged: tf.RaggedTensor) -> np.ndarray:
+    lengths = ragged.row_lengths().numpy()
+    if len(lengths) == 0:
+        raise ValueError("make_dataset got no sentences; check tokenize_texts' report for what was dropped.")
+    if lengths.min() < 1:
+        raise ValueError(f"Sentence {int(np.argmin(lengths))} has no tokens; use tokenize_texts(min_tokens=1).")
+    return lengths
+
+
+def _batched(dataset, batch_size: int, boundaries: list[int] | None, drop_remainder: bool) -> tf.data.Dataset:
+    if boundaries is None:
+        shapes = ({"encoder_tokens": [None], "decoder_tokens": [None]}, [None])
+        return dataset.padded_batch(batch_size, padded_shapes=shapes, drop_remainder=drop_remainder)
+    return _bucket(dataset, batch_size, boundaries, drop_remainder)
+
+
+def _options() -> tf.data.Options:
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     options.deterministic = True
-    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return options
+
+
+def training_stream(
+    token_ids: Sequence[Sequence[int]] | tf.RaggedTensor,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    first_pass: int = 0,
+    skip_batches: int = 0,
+    bucket_boundaries: Sequence[int] | None = BUCKET_BOUNDARIES,
+    word_dropout_rate: float = 0.0,
+    word_blank_rate: float = 0.0,
+    shuffle_distance: int = 0,
+) -> tf.data.Dataset:
+    """Endless training batches: pass after pass over `token_ids`, each shuffled, noised and bucketed.
+
+    Pass p's order and noise depend only on `(seed, p)` (a stateless shuffle, noise seeded by the
+    position in the whole stream), and each pass gives exactly `num_batches` batches (its buckets are
+    flushed at its end). So the stream from `first_pass`, less `skip_batches`, is exactly the rest of the
+    stream from pass 0: a run resumed at any step sees the batches it would have seen.
+    """
+    ragged = _to_ragged(token_ids)
+    lengths = _check_lengths(ragged)
+    count = len(lengths)
+    boundaries = None if bucket_boundaries is None else _boundaries(bucket_boundaries, int(lengths.max()))
+    noise = _make_noise(seed, word_dropout_rate, word_blank_rate, shuffle_distance)
+
+    def one_pass(number):
+        seed_pair = tf.stack([tf.constant(seed, tf.int64), number])
+        rows = tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), seed=seed_pair)
+        examples = tf.data.Dataset.from_tensor_slices(rows).map(lambda row: ragged[row])
+        examples = examples.enumerate(start=number * count).map(noise, num_parallel_calls=tf.data.AUTOTUNE)
+        return _batched(examples, batch_size, boundaries, drop_remainder=False)
+
+    stream = tf.data.Dataset.range(first_pass, 2**62).flat_map(one_pass).skip(skip_batches)
+    return stream.with_options(_options()).prefetch(tf.data.AUTOTUNE)
 
 
 def num_batches(

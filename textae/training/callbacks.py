@@ -1,4 +1,4 @@
-"""Keras callbacks of a training run: resume, NaN guard, bundles, samples, time limit."""
+"""Keras callbacks of a training run: NaN guard, checkpoints, bundles, samples, time limit."""
 
 from __future__ import annotations
 
@@ -32,30 +32,37 @@ class NaNGuard(keras.callbacks.Callback):
             )
 
 
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` whose saves are atomic and never hold NaN weights.
+class StepCheckpoints(keras.callbacks.Callback):
+    """Durable training state `(epoch, step)` after every epoch and every `every_steps` batches.
 
-    Saves go through `training.checkpoints` (a kill at any moment leaves the old
-    or the new state, never a torn one). On restore, Keras restarts the epoch in
-    which the last save happened (mid-epoch saves keep their weights).
+    Saves go through `training.checkpoints` (a kill at any moment leaves the old or the new state,
+    never a torn one) and never hold NaN weights. `start` is the state the run resumed from: the first
+    epoch of a resumed run begins at its step, so its batches are counted from there.
     """
 
-    def __init__(self, backup_dir, guard: NaNGuard, **kwargs):
-        super().__init__(backup_dir, **kwargs)
-        self.guard = guard
-        self.restored_epoch = 0
+    def __init__(self, folder, guard: NaNGuard, every_steps: int = 0, start: tuple[int, int] = (0, 0)):
+        super().__init__()
+        self.folder, self.guard, self.every_steps, self.start = folder, guard, every_steps, start
+        self.epoch, self.offset, self.since_save = start[0], 0, 0
 
-    def _save_model(self):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.offset = self.start[1] if epoch == self.start[0] else 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.since_save += 1
+        last = batch + 1 == self.params.get("steps")  # the epoch's end saves it anyway
+        if self.every_steps and self.since_save >= self.every_steps and not last:
+            self.since_save = 0
+            self._save(self.epoch, self.offset + batch + 1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.since_save = 0
+        self._save(epoch + 1, 0)
+
+    def _save(self, epoch: int, step: int) -> None:
         if self.guard.failed_at is None:
-            checkpoints.save(self.model, self.backup_dir, self._current_epoch)
-
-    def _load_model(self):
-        self.restored_epoch = checkpoints.restore(self.model, self.backup_dir)
-        self.model._initial_epoch = self.restored_epoch
-
-    def on_train_end(self, logs=None):
-        if self.guard.failed_at is None:
-            super().on_train_end(logs)
+            checkpoints.save(self.model, self.folder, epoch, step=step)
 
 
 class BundleWriter(keras.callbacks.Callback):
@@ -128,7 +135,8 @@ class TimeLimit(keras.callbacks.Callback):
         self.reached = False
 
     def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
+        if self.start is None:  # a resumed epoch and the rest are two fits: one clock for both
+            self.start = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.seconds is not None and time.monotonic() - self.start > self.seconds:

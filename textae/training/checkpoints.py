@@ -4,9 +4,10 @@
 name, syncs them to disk, renames them into place, syncs the folder, then
 rewrites `latest.json` to name them. The previous state is removed only after
 that, and one more is kept (`keep=2`), so a kill or a power loss at any moment
-leaves a complete state to resume from. `restore` loads the newest state that
-reads, saying so when it had to fall back to an older one. Both `model.fit`
-(through `callbacks.AtomicBackupAndRestore`) and the multi-worker loop use it;
+leaves a complete state to resume from. A state is `(epoch, step)`: the epochs
+finished and the batches done in the next one (0 at an epoch's end). `restore_state`
+loads the newest state that reads, saying so when it had to fall back to an older one. Both `model.fit`
+(through `training.resume`) and the multi-worker loop use it;
 the loop asks for one epoch by number, because a job killed while its workers
 were saving leaves them one epoch apart and they must restart from the same one.
 """
@@ -26,22 +27,23 @@ class CheckpointError(OSError):
     """A saved training state cannot be read; the message says what to do."""
 
 
-def save(model, folder, epoch: int, keep: int = 2) -> None:
-    """Write `model`'s weights as the state after `epoch`, keeping the `keep` latest epochs' files.
+def save(model, folder, epoch: int, keep: int = 2, step: int = 0) -> None:
+    """Write `model`'s weights as the state `(epoch, step)`, keeping the `keep` latest states' files.
 
-    A later save of the same epoch replaces it.
+    A later save of the same state replaces it.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    weights = _weights_file(folder, epoch)
-    temporary = folder / f".epoch-{epoch}.tmp.weights.h5"
+    weights = _weights_file(folder, epoch, step)
+    temporary = folder / f".{weights.name.removesuffix('.weights.h5')}.tmp.weights.h5"
     model.save_weights(temporary)
     files.sync_file(temporary)
     os.replace(temporary, weights)
     files.sync_directory(folder)
-    files.write_atomic(folder / POINTER, json.dumps({"epoch": epoch, "file": weights.name}).encode("utf-8"))
-    for old in saved_epochs(folder)[:-keep]:
-        _weights_file(folder, old).unlink(missing_ok=True)
+    pointer = {"epoch": epoch, "step": step, "file": weights.name}
+    files.write_atomic(folder / POINTER, json.dumps(pointer).encode("utf-8"))
+    for old in saved_states(folder)[:-keep]:
+        _weights_file(folder, *old).unlink(missing_ok=True)
 
 
 def latest_epoch(folder) -> int:
@@ -52,47 +54,63 @@ def latest_epoch(folder) -> int:
         return 0
 
 
+def saved_states(folder) -> list[tuple[int, int]]:
+    """The `(epoch, step)` states whose weights are in `folder`, oldest first."""
+    states = []
+    for file in Path(folder).glob("epoch-*.weights.h5"):
+        parts = file.name.removesuffix(".weights.h5").split("-")  # epoch-E or epoch-E-step-S
+        states.append((int(parts[1]), int(parts[3]) if len(parts) == 4 else 0))
+    return sorted(states)
+
+
 def saved_epochs(folder) -> list[int]:
-    """The epochs whose weights are in `folder`, oldest first."""
-    return sorted(int(file.name.split("-")[1].split(".")[0]) for file in Path(folder).glob("epoch-*.weights.h5"))
+    """The epochs with an end-of-epoch state in `folder`, oldest first."""
+    return [epoch for epoch, step in saved_states(folder) if step == 0]
 
 
 def restore(model, folder, epoch: int | None = None) -> int:
-    """Load a saved state into `model`; returns its epoch, 0 if there is none.
+    """Load the state after `epoch` (None: the newest end-of-epoch state that reads); returns its epoch.
 
-    Args:
-        model: the built model (its optimizer is built here if needed).
-        folder: the checkpoint folder.
-        epoch: load exactly this epoch's state (an error if it does not read); None loads the
-            newest state that reads, falling back to older ones (and saying so) when the newest is damaged.
+    The multi-worker loop's entry point: its workers resume from one epoch's end, by number.
+    """
+    if epoch == 0:
+        return 0
+    states = [(epoch, 0)] if epoch is not None else [(e, 0) for e in saved_epochs(folder)]
+    return _restore(model, Path(folder), states, exact=epoch is not None)[0]
+
+
+def restore_state(model, folder) -> tuple[int, int]:
+    """Load the newest state `(epoch, step)` that reads (falling back to older ones); (0, 0) if none.
 
     Raises:
         CheckpointError: no saved state reads; the message says how to start afresh.
     """
-    folder = Path(folder)
-    if epoch == 0:
-        return 0
-    candidates = [epoch] if epoch is not None else sorted(set(saved_epochs(folder)), reverse=True)
+    return _restore(model, Path(folder), saved_states(folder), exact=False)
+
+
+def _restore(model, folder: Path, states: list[tuple[int, int]], exact: bool) -> tuple[int, int]:
+    candidates = sorted(set(states), reverse=True)
     if not candidates:
-        return 0
+        return 0, 0
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     for candidate in candidates:
-        file = _weights_file(folder, candidate)
+        file = _weights_file(folder, *candidate)
         try:
             model.load_weights(file)
         except Exception as error:  # h5py and Keras raise many types for a torn or missing file
             reason = f"{type(error).__name__}: {str(error)[:200]}"
-            if epoch is not None:
+            if exact:
                 raise CheckpointError(
                     f"Cannot read the checkpoint {file} ({reason}); delete it to resume from the one before."
                 ) from error
             print(f"The checkpoint {file} cannot be read ({reason}); trying the one before it.", flush=True)
             continue
-        if candidate != candidates[0]:
-            print(f"Resuming from an older checkpoint: the one written after epoch {candidate}.", flush=True)
-        else:
-            print(f"Resuming from the checkpoint written after epoch {candidate}.", flush=True)
+        where = (
+            f"after epoch {candidate[0]}" if not candidate[1] else f"at epoch {candidate[0] + 1}, step {candidate[1]}"
+        )
+        older = "an older checkpoint: the one " if candidate != candidates[0] else "the checkpoint "
+        print(f"Resuming from {older}written {where}.", flush=True)
         return candidate
     raise CheckpointError(
         f"No checkpoint in {folder} can be read. Delete that folder to train afresh from epoch 1 "
@@ -100,5 +118,5 @@ def restore(model, folder, epoch: int | None = None) -> int:
     )
 
 
-def _weights_file(folder: Path, epoch: int) -> Path:
-    return folder / f"epoch-{epoch}.weights.h5"
+def _weights_file(folder: Path, epoch: int, step: int = 0) -> Path:
+    return folder / (f"epoch-{epoch}.weights.h5" if not step else f"epoch-{epoch}-step-{step}.weights.h5")

@@ -110,3 +110,18 @@ def make_datasets(prepared: PreparedData, config: Config):
     )
     validation = pipeline.make_dataset(prepared.validation_ids, config.train.batch_size, shuffle=False)
     return train, validation
+
+
+def training_stream(prepared: PreparedData, config: Config, first_pass: int = 0, skip_batches: int = 0):
+    """The endless training stream (`pipeline.training_stream`) from pass `first_pass`, less `skip_batches`."""
+    settings = config.data
+    return pipeline.training_stream(
+        prepared.train_ids,
+        config.train.batch_size,
+        seed=config.train.seed,
+        first_pass=first_pass,
+        skip_batches=skip_batches,
+        word_dropout_rate=settings.word_dropout_rate,
+        word_blank_rate=settings.word_blank_rate,
+        shuffle_distance=settings.shuffle_distance,
+    )

@@ -25,7 +25,7 @@ from textae.series_bundle import save_series_bundle
 from textae.series_config import SeriesConfig
 from textae.series_model import SeriesAutoencoder
 from textae.training import callbacks as run_callbacks
-from textae.training import distribute, loop
+from textae.training import distribute, loop, resume
 from textae.training.trainer import TrainResult, _bundle_val_loss, _record_wall_time, make_optimizer
 
 
@@ -41,14 +41,41 @@ def split(series: series_data.Series, config: SeriesConfig):
     return series.part(0, cut), series.part(cut)
 
 
-def window_dataset(part, normaliser, config: SeriesConfig, stride: int, shuffle: bool) -> tuple[tf.data.Dataset, int]:
-    values, starts = windows.make_windows(normaliser.transform(part.values), config.data.window, stride)
+def _windows(part, normaliser, config: SeriesConfig, stride: int):
+    values, _ = windows.make_windows(normaliser.transform(part.values), config.data.window, stride)
     observed = windows.make_windows(part.observed.astype(np.float32), config.data.window, stride)[0]
+    return values, observed
+
+
+def window_dataset(part, normaliser, config: SeriesConfig, stride: int) -> tuple[tf.data.Dataset, int]:
+    """One pass over the part's windows in time order (validation), and its number of batches."""
+    values, observed = _windows(part, normaliser, config, stride)
     data = tf.data.Dataset.from_tensor_slices({"values": values, "observed": observed})
-    if shuffle:
-        data = data.shuffle(len(values), seed=config.train.seed, reshuffle_each_iteration=True)
-    batches = math.ceil(len(values) / config.train.batch_size)
-    return data.batch(config.train.batch_size).prefetch(tf.data.AUTOTUNE), batches
+    return data.batch(config.train.batch_size).prefetch(tf.data.AUTOTUNE), math.ceil(
+        len(values) / config.train.batch_size
+    )
+
+
+def window_stream(part, normaliser, config: SeriesConfig, stride: int):
+    """`(stream(epoch, step), batches per epoch)`: endless shuffled passes over the training windows.
+
+    Pass p's order depends only on `(seed, p)`, so a run resumed at any step sees the batches it would have seen.
+    """
+    values, observed = (tf.constant(array) for array in _windows(part, normaliser, config, stride))
+    count, batch = int(values.shape[0]), config.train.batch_size
+    seed = tf.constant(config.train.seed, tf.int64)
+
+    def one_pass(number):
+        rows = tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), seed=tf.stack([seed, number]))
+        pick = lambda row: {"values": tf.gather(values, row), "observed": tf.gather(observed, row)}  # noqa: E731
+        return tf.data.Dataset.from_tensor_slices(rows).map(pick).batch(batch)
+
+    batches = math.ceil(count / batch)
+
+    def stream(epoch: int, step: int):
+        return tf.data.Dataset.range(epoch, 2**62).flat_map(one_pass).skip(step).prefetch(tf.data.AUTOTUNE)
+
+    return stream, batches
 
 
 def card(config: SeriesConfig, metrics: dict, columns, source: str, command: str | None) -> str:
@@ -82,8 +109,8 @@ def train_series(config: SeriesConfig, run_dir, *, verbose="auto", strategy=None
     distribute.check_batch_size(config.train.batch_size, strategy)
     chief = distribute.is_chief(strategy)
     keras.utils.set_random_seed(config.train.seed)
-    train_ds, train_batches = window_dataset(train_part, normaliser, config, data.stride, shuffle=True)
-    validation_ds, validation_batches = window_dataset(validation_part, normaliser, config, data.stride, False)
+    stream, train_batches = window_stream(train_part, normaliser, config, data.stride)
+    validation_ds, validation_batches = window_dataset(validation_part, normaliser, config, data.stride)
     for line in series.report:
         print(line, flush=True)
     print(
@@ -128,11 +155,12 @@ def train_series(config: SeriesConfig, run_dir, *, verbose="auto", strategy=None
 
     sizes = (train_batches, validation_batches)
     if distribute.is_multi_worker(strategy):
+        one_pass = stream(0, 0).take(train_batches)  # the loop shards and repeats it itself
         history, nan, resumed = loop.fit_multi_worker(
-            model, strategy, train_ds, validation_ds, config, run_dir, save, sizes=sizes
+            model, strategy, one_pass, validation_ds, config, run_dir, save, sizes=sizes
         )
     else:
-        history, nan, resumed = _fit(model, train_ds, validation_ds, config, run_dir, save, verbose)
+        history, nan, resumed = _fit(model, stream, train_batches, validation_ds, config, run_dir, save, verbose)
     seconds = time.monotonic() - started
     model_path = run_dir / "model" if (run_dir / "model").exists() else None
     if chief and model_path is not None:
@@ -140,14 +168,11 @@ def train_series(config: SeriesConfig, run_dir, *, verbose="auto", strategy=None
     return TrainResult(model_path, history, nan, resumed, seconds, model)
 
 
-def _fit(model, train_ds, validation_ds, config, run_dir, save, verbose):
+def _fit(model, stream, batches, validation_ds, config, run_dir, save, verbose):
     guard = run_callbacks.NaNGuard()
-    save_freq = config.train.checkpoint_every_steps or "epoch"
-    backup = run_callbacks.AtomicBackupAndRestore(str(run_dir / "backup"), guard, save_freq=save_freq)
     best = _bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf
     callback_list = [
         guard,
-        backup,
         run_callbacks.BundleWriter(save, guard, config.train.keep_best, best),
         run_callbacks.TimeLimit(config.train.max_minutes),
         keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"),
@@ -156,8 +181,14 @@ def _fit(model, train_ds, validation_ds, config, run_dir, save, verbose):
         callback_list.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.train.early_stopping_patience, verbose=1)
         )
-    history = model.fit(
-        train_ds, validation_data=validation_ds, epochs=config.train.epochs, callbacks=callback_list,
-        verbose=verbose, shuffle=False,
+    steps = config.train.steps_per_epoch or batches
+
+    def from_step(epoch: int, step: int):
+        first, skip = divmod(epoch * steps + step, batches)
+        return stream(first, skip)
+
+    history, resumed = resume.resumable_fit(
+        model, from_step, steps, validation_ds, callback_list, epochs=config.train.epochs,
+        backup_dir=run_dir / "backup", guard=guard, every_steps=config.train.checkpoint_every_steps, verbose=verbose,
     )  # fmt: skip
-    return history.history, guard.failed_at is not None, backup.restored_epoch
+    return history, guard.failed_at is not None, resumed[0]

@@ -29,7 +29,7 @@ from textae.model import TextAutoencoder
 from textae.optimizers import FusedAdam
 from textae.tokenizer import Tokenizer
 from textae.training import callbacks as run_callbacks
-from textae.training import curves, distribute, inputs, loop, projector
+from textae.training import curves, distribute, inputs, loop, projector, resume
 
 
 @dataclasses.dataclass
@@ -40,6 +40,7 @@ class TrainResult:
     resumed_from_epoch: int
     seconds: float
     model: TextAutoencoder | None = None  # the trained model (for tests and notebooks)
+    resumed_from_step: int = 0  # batches of epoch resumed_from_epoch + 1 done before the resume
 
 
 def learning_rate(config: Config, steps_per_epoch: int | None = None):
@@ -159,22 +160,24 @@ def train(
         if chief:
             metrics = {key: float(value) for key, value in logs.items()}
             metrics.update(epochs=epoch, train_seconds=round(time.monotonic() - started, 1))
+            metrics["optimizer_steps"] = int(model.optimizer.iterations.numpy())  # a resumed run's total too
             if validation:  # the by-length figures of the fixed validation sample, for the card and the app
                 metrics["validation"] = validation
             notes = f"Trained for {epoch} epoch(s) in {run_dir}."
             card = bundle.render_model_card(config, metrics, notes=notes, command=command)
             bundle.save_bundle(run_dir / "model", inference_copy(model), prepared.tokenizer, config, metrics, card)
 
+    step = 0
     if distribute.is_multi_worker(strategy):
         history, nan, resumed = loop.fit_multi_worker(
             model, strategy, train_ds, validation_ds, config, run_dir, save, sizes=sizes
         )
     else:
         # Bucketing hides the number of batches; without it Keras warns "Your input ran out of data;
-        # interrupting training" after every validation pass, and the first epoch's progress bar has no end.
-        train_ds = train_ds.apply(tf.data.experimental.assert_cardinality(sizes[0]))
+        # interrupting training" after every validation pass.
         validation_ds = validation_ds.apply(tf.data.experimental.assert_cardinality(sizes[1]))
-        history, nan, resumed = _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, save, verbose)
+        history, nan, (resumed, step) = _fit(model, validation_ds, prepared, config, run_dir, log_dir, save, verbose,
+                                             sizes[0])  # fmt: skip
 
     if chief and not nan and (run_dir / "model").exists():
         count = 2000
@@ -184,17 +187,14 @@ def train(
     model_path = run_dir / "model" if (run_dir / "model").exists() else None
     if chief and model_path is not None:
         _record_wall_time(model_path, seconds)
-    return TrainResult(model_path, history, nan, resumed, seconds, model)
+    return TrainResult(model_path, history, nan, resumed, seconds, model, step)
 
 
-def _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, save, verbose):
+def _fit(model, validation_ds, prepared, config, run_dir, log_dir, save, verbose, batches_per_pass: int):
     guard = run_callbacks.NaNGuard()
-    save_freq = config.train.checkpoint_every_steps or "epoch"
-    backup = run_callbacks.AtomicBackupAndRestore(str(run_dir / "backup"), guard, save_freq=save_freq)
     length_curves = curves.LengthCurves(prepared.tokenizer, prepared.validation_ids, config.data.max_tokens, log_dir)
     callback_list = [
         guard,
-        backup,
         length_curves,  # before the bundle, which carries its latest figures
         run_callbacks.BundleWriter(
             lambda logs, epoch: save(logs, epoch, length_curves.latest),
@@ -214,18 +214,18 @@ def _fit(model, train_ds, validation_ds, prepared, config, run_dir, log_dir, sav
         callback_list.append(
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=config.train.reduce_lr_patience)
         )
-    if config.train.steps_per_epoch:
-        train_ds = train_ds.repeat()  # epochs of a fixed number of steps run across data passes
-    history = model.fit(
-        train_ds,
-        validation_data=validation_ds,
-        epochs=config.train.epochs,
-        steps_per_epoch=config.train.steps_per_epoch,
-        callbacks=callback_list,
-        verbose=verbose,
-        shuffle=False,  # the tf.data pipeline shuffles
-    )
-    return history.history, guard.failed_at is not None, backup.restored_epoch
+    # An epoch is one pass over the data, or --steps-per-epoch batches of the endless stream of passes.
+    steps = config.train.steps_per_epoch or batches_per_pass
+
+    def stream(epoch: int, step: int):
+        first, skip = divmod(epoch * steps + step, batches_per_pass)
+        return inputs.training_stream(prepared, config, first_pass=first, skip_batches=skip)
+
+    history, resumed = resume.resumable_fit(
+        model, stream, steps, validation_ds, callback_list, epochs=config.train.epochs,
+        backup_dir=run_dir / "backup", guard=guard, every_steps=config.train.checkpoint_every_steps, verbose=verbose,
+    )  # fmt: skip
+    return history, guard.failed_at is not None, resumed
 
 
 def _check_same_tokenizer(run_dir: Path, config: Config) -> None:

@@ -1,0 +1,88 @@
+"""`model.fit` that resumes at the exact step it saved.
+
+A killed run leaves its newest state `(epoch, step)` in `RUN/backup` (`callbacks.StepCheckpoints`).
+Running the same command again loads it and goes on from the next batch: the training data is a
+stream whose batches depend only on their position (`pipeline.training_stream`), so the run sees the
+batches it would have seen. Keras cannot start an epoch part-way, so a resumed epoch is one `fit`
+of its remaining steps and the epochs after it a second `fit`; the progress bar of each knows its
+length, the resumed epoch keeps its number, and the run trains exactly the epochs asked for in total.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+import keras
+
+from textae.training import checkpoints
+from textae.training.callbacks import NaNGuard, StepCheckpoints
+
+
+def resumable_fit(
+    model,
+    stream: Callable[[int, int], object],
+    steps_per_epoch: int,
+    validation,
+    callbacks: list,
+    *,
+    epochs: int,
+    backup_dir,
+    guard: NaNGuard,
+    every_steps: int = 0,
+    verbose="auto",
+) -> tuple[dict, tuple[int, int]]:
+    """Train to `epochs`, resuming from `backup_dir`; returns the history and the state resumed from.
+
+    Args:
+        stream: `stream(epoch, step)` is the training data from that epoch and step on (endless).
+        steps_per_epoch: batches per epoch.
+        callbacks: the run's callbacks; `guard` must be among them, before anything that saves.
+        every_steps: also save the state every this many batches (0: at epoch ends only).
+
+    The backup is deleted when training ends without a NaN (a NaN keeps it, and the last good bundle).
+    """
+    start = checkpoints.restore_state(model, backup_dir)
+    epoch, step = start
+    if step:
+        print(f"Resuming at epoch {epoch + 1}, step {step} of {steps_per_epoch}.", flush=True)
+    saver = StepCheckpoints(backup_dir, guard, every_steps, start)
+    history: dict[str, list] = {}
+
+    def fit(first_epoch: int, first_step: int, *extra) -> None:
+        result = model.fit(
+            stream(first_epoch, first_step),
+            validation_data=validation,
+            initial_epoch=first_epoch,
+            epochs=epochs,  # the progress bar says "Epoch E/epochs" of the whole run
+            steps_per_epoch=steps_per_epoch - first_step,
+            callbacks=[guard, saver, *[c for c in callbacks if c is not guard], *extra],
+            verbose=verbose,
+            shuffle=False,  # the stream is already in its order
+        )
+        for key, values in result.history.items():
+            history.setdefault(key, []).extend(values)
+
+    if step and epoch < epochs:
+        first = _OneEpoch()
+        fit(epoch, step, first)  # the rest of the resumed epoch
+        epoch, step = epoch + 1, 0
+        if first.stopped_by_others:  # a time limit, early stopping or a NaN ended the run there
+            epochs = epoch
+    if epoch < epochs:
+        fit(epoch, 0)
+    if guard.failed_at is None:
+        shutil.rmtree(backup_dir, ignore_errors=True)
+    return history, start
+
+
+class _OneEpoch(keras.callbacks.Callback):
+    """Ends a fit after its first epoch (the resumed one); notes whether another callback stopped it first."""
+
+    def __init__(self):
+        super().__init__()
+        self.stopped_by_others = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.stopped_by_others = bool(self.model.stop_training)
+        self.model.stop_training = True
