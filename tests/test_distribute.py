@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -190,18 +192,25 @@ def free_ports(count: int) -> list[int]:
             handle.close()
 
 
-def run_two_workers(tmp_path, overrides) -> list[str]:
-    """Train with two local worker processes (outputs in tmp_path/worker<i>); returns their logs."""
+def start_two_workers(tmp_path, overrides, suffix: str = "") -> list:
+    """Two local worker processes of one cluster (outputs in tmp_path/worker<i>); `[(process, log file)]`."""
     ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     workers = []
+    for index in range(2):
+        env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        command = [sys.executable, str(CHILD), "multi-worker", str(tmp_path / f"worker{index}"),
+                   str(tmp_path / f"result{index}"), *overrides]  # fmt: skip
+        log = open(tmp_path / f"worker{index}{suffix}.log", "w", encoding="utf-8")  # the caller closes it
+        workers.append((subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))
+    return workers
+
+
+def run_two_workers(tmp_path, overrides) -> list[str]:
+    """Train with two local worker processes (outputs in tmp_path/worker<i>); returns their logs."""
+    workers = []
     try:
-        for index in range(2):
-            env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-            command = [sys.executable, str(CHILD), "multi-worker", str(tmp_path / f"worker{index}"),
-                       str(tmp_path / f"result{index}"), *overrides]  # fmt: skip
-            log = open(tmp_path / f"worker{index}.log", "w", encoding="utf-8")  # closed below
-            workers.append((subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))
+        workers = start_two_workers(tmp_path, overrides)
         for process, _ in workers:
             process.wait(timeout=TIMEOUT)  # a hung collective fails here instead of hanging CI
     finally:
@@ -268,7 +277,7 @@ def test_custom_loop_resumes_and_stops_on_nan_in_process(tmp_path, capsys):
     import tensorflow as tf
 
     from textae.config import preset
-    from textae.training import inputs, loop, trainer
+    from textae.training import callbacks, inputs, loop, trainer
 
     config = preset("tiny")
     config.data.limit = 300
@@ -283,10 +292,13 @@ def test_custom_loop_resumes_and_stops_on_nan_in_process(tmp_path, capsys):
     def save(logs, epoch):
         saved.append((epoch, dict(logs)))
 
+    def run():
+        guard = callbacks.NaNGuard()
+        writer = callbacks.BundleWriter(save, guard)
+        return loop.fit_multi_worker(model, strategy, train_ds, validation_ds, config, tmp_path, [guard, writer], guard)
+
     checkpoints.save(model, tmp_path / "backup", 1)  # as if killed after epoch 1
-    history, stopped_on_nan, resumed = loop.fit_multi_worker(
-        model, strategy, train_ds, validation_ds, config, tmp_path, save
-    )
+    history, stopped_on_nan, resumed = run()
     assert "Resuming from the checkpoint written after epoch 1." in capsys.readouterr().out
     assert (resumed, stopped_on_nan) == (1, False)
     assert [epoch for epoch, _ in saved] == [2] and len(history["loss"]) == 1
@@ -295,9 +307,58 @@ def test_custom_loop_resumes_and_stops_on_nan_in_process(tmp_path, capsys):
 
     for variable in model.trainable_variables:
         variable.assign(variable * float("nan"))
-    history, stopped_on_nan, resumed = loop.fit_multi_worker(
-        model, strategy, train_ds, validation_ds, config, tmp_path, save
-    )
+    history, stopped_on_nan, resumed = run()
     assert stopped_on_nan and history == {} and resumed == 0
-    assert "The loss became nan at epoch 1, step 0: stopping" in capsys.readouterr().out
+    assert "The loss became nan at batch 0: stopping" in capsys.readouterr().out
     assert [epoch for epoch, _ in saved] == [2]  # nothing saved after the NaN
+
+
+def test_the_multi_worker_loop_refuses_step_checkpoints():
+    from multiworker_child import tiny_config
+
+    from textae.training import loop
+
+    config = tiny_config(["train.checkpoint_every_steps=5"])
+    with pytest.raises(ValueError, match="--checkpoint-every-steps is not supported with several workers"):
+        loop.fit_multi_worker(None, None, None, None, config, Path("unused"), [], None)
+
+
+@pytest.mark.slow
+def test_two_workers_stop_together_at_the_time_limit(tmp_path):
+    """--max-minutes on several workers: every worker stops at the same step, and the chief keeps the model."""
+    logs = run_two_workers(tmp_path, [*TINY, "train.epochs=50", "train.steps_per_epoch=400", "train.max_minutes=0.002"])
+    results = [json.loads((tmp_path / f"result{index}.json").read_text()) for index in range(2)]
+    assert results[0]["history"] == results[1]["history"] and len(results[0]["history"]["loss"]) == 1
+    assert all("Reached the time limit" in log for log in logs)
+    weights = [np.load(tmp_path / f"result{index}.npy") for index in range(2)]
+    np.testing.assert_array_equal(weights[0], weights[1])  # the same number of steps on both
+    assert json.loads((tmp_path / "worker0" / "model" / "metrics.json").read_text())["epochs"] == 1
+
+
+@pytest.mark.slow
+def test_two_workers_killed_mid_epoch_resume_from_the_same_epoch_and_agree(tmp_path):
+    """Both processes SIGKILLed part-way through an epoch; the same command resumes them and they finish together."""
+    overrides = [*TINY, "train.epochs=4", "train.steps_per_epoch=60"]
+    pointer = tmp_path / "worker0" / "backup" / "latest.json"
+    workers = start_two_workers(tmp_path, overrides, suffix="-killed")
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline and not pointer.exists() and all(p.poll() is None for p, _ in workers):
+            time.sleep(0.05)
+        time.sleep(0.5)  # part-way through the next epoch
+        for process, _ in workers:
+            process.send_signal(signal.SIGKILL)
+    finally:
+        for process, log in workers:
+            process.wait()
+            log.close()
+    assert all(process.returncode == -signal.SIGKILL for process, _ in workers), "a worker ended before the kill"
+    killed_after = json.loads(pointer.read_text())["epoch"]
+    assert 1 <= killed_after < 4
+    logs = run_two_workers(tmp_path, overrides)
+    assert all("Resuming from the checkpoint written after epoch" in log for log in logs)
+    results = [json.loads((tmp_path / f"result{index}.json").read_text()) for index in range(2)]
+    assert results[0]["resumed_from_epoch"] == results[1]["resumed_from_epoch"] >= 1
+    assert results[0]["history"] == results[1]["history"]
+    np.testing.assert_array_equal(*(np.load(tmp_path / f"result{index}.npy") for index in range(2)))
+    assert json.loads((tmp_path / "worker0" / "model" / "metrics.json").read_text())["epochs"] == 4

@@ -11,6 +11,13 @@ bundle, and every worker writes an atomic checkpoint (the chief in
 resumes all workers from the same epoch; a finished run deletes them.
 Reported metrics are global: the trackers' sync-on-read variables are summed
 over all replicas when read outside the step.
+
+The loop drives the run's Keras callbacks as `fit` does (`keras.callbacks.CallbackList`): the NaN
+guard, the bundle writer (and --keep-best), --max-minutes, early stopping, --reduce-lr-patience, and
+on the chief TensorBoard, the sample reconstructions and the learning curves. A callback that stops
+training on one worker stops every worker at the same step: the decision is summed over the workers
+after every step (time limits differ between machines) and every epoch. Checkpoints are written after
+every epoch only: --checkpoint-every-steps is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import math
 import shutil
 from pathlib import Path
 
+import keras
 import tensorflow as tf
 
 from textae.training import checkpoints, distribute
@@ -69,18 +77,30 @@ def _sum_over_replicas(strategy, values: list[float]) -> list[float]:
     return [float(v) for v in strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)]
 
 
-def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: Path, save, sizes=None):
+def _agree_to_stop(strategy, model) -> bool:
+    """True on every worker as soon as any worker's callbacks asked to stop (a collective: all call it)."""
+    stop, _ = _sum_over_replicas(strategy, [float(bool(model.stop_training)), 0.0])
+    model.stop_training = stop > 0
+    return model.stop_training
+
+
+def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: Path, callbacks, guard, sizes=None):
     """Train under `strategy` with a custom loop; returns `(history, stopped_on_nan, resumed_epoch)`.
 
     Args:
         model, strategy: built inside `strategy.scope()`.
         train_ds, validation_ds: un-repeated datasets of global batches.
-        config: the run's Config.
+        config: the run's Config (or SeriesConfig).
         run_dir: the run folder (checkpoints in `run_dir/backup`, or `run_dir/backup-worker-<i>` off the chief).
-        save: function of `(logs, epoch)` writing the bundle (a no-op off the chief).
+        callbacks: this worker's Keras callbacks, `guard` (the NaNGuard) among them; the bundle writer's
+            save is a no-op off the chief.
         sizes: optional `(train_batches, validation_batches)`; counted when None.
     """
-    chief = distribute.is_chief(strategy)
+    if config.train.checkpoint_every_steps:
+        raise ValueError(
+            "--checkpoint-every-steps is not supported with several workers (MultiWorkerMirroredStrategy): "
+            "they checkpoint after every epoch. Drop the flag."
+        )
     if sizes is None:
         sizes = (sum(1 for _ in train_ds), sum(1 for _ in validation_ds))
     workers = max(1, distribute.cluster_size())
@@ -88,6 +108,7 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
     validation_steps = _steps(sizes[1], workers)
     train_iterator = iter(strategy.experimental_distribute_dataset(train_ds.repeat()))
     validation_iterator = iter(strategy.experimental_distribute_dataset(validation_ds.repeat()))
+    timed = bool(config.train.max_minutes)  # only a time limit can stop part-way through an epoch
 
     @tf.function
     def train_one(iterator):
@@ -100,20 +121,25 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
 
     backup = _backup_dir(run_dir, strategy)
     start_epoch = checkpoints.restore(model, backup, _agreed_start_epoch(strategy, backup))
+    callback_list = keras.callbacks.CallbackList(
+        list(callbacks), model=model, epochs=config.train.epochs, steps=train_steps, verbose=0
+    )
     history: dict[str, list[float]] = {}
+    model.stop_training = False
+    callback_list.on_train_begin()
     for epoch in range(start_epoch, config.train.epochs):
         for tracker in model.metrics:
             tracker.reset_state()
+        callback_list.on_epoch_begin(epoch)
         for step in range(train_steps):
+            callback_list.on_train_batch_begin(step)
             per_replica, loss = train_one(train_iterator)
             names = list(per_replica)  # the step's metric names; their values are this replica's only
-            loss = float(loss)  # global, so every worker stops at the same step
-            if not math.isfinite(loss):
-                print(
-                    f"The loss became {loss} at epoch {epoch + 1}, step {step}: stopping; the last good model is kept.",
-                    flush=True,
-                )
-                return history, True, start_epoch
+            callback_list.on_train_batch_end(step, {"loss": float(loss)})  # global: the same on every worker
+            if guard.failed_at is not None:
+                return history, True, start_epoch  # the guard said so; the last good bundle and backup stay
+            if timed and _agree_to_stop(strategy, model):
+                break
         logs = _global_results(strategy, model, names)
         for tracker in model.metrics:
             tracker.reset_state()
@@ -127,8 +153,10 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
             f"epoch {epoch + 1}/{config.train.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()),
             flush=True,
         )
-        if chief:
-            save(logs, epoch + 1)
+        callback_list.on_epoch_end(epoch, logs)  # the bundle, early stopping, the learning rate, the logs
         checkpoints.save(model, backup, epoch + 1, keep=2)  # see _agreed_start_epoch
+        if _agree_to_stop(strategy, model):
+            break
+    callback_list.on_train_end()
     shutil.rmtree(backup, ignore_errors=True)  # finished: a rerun should not resume
     return history, False, start_epoch

@@ -26,7 +26,7 @@ from textae.series_config import SeriesConfig
 from textae.series_model import SeriesAutoencoder
 from textae.training import callbacks as run_callbacks
 from textae.training import distribute, loop, resume
-from textae.training.trainer import TrainResult, _bundle_val_loss, _record_wall_time, make_optimizer
+from textae.training.trainer import TrainResult, _bundle_val_loss, _record_wall_time, make_optimizer, plateau_callbacks
 
 
 def split(series: series_data.Series, config: SeriesConfig):
@@ -156,8 +156,9 @@ def train_series(config: SeriesConfig, run_dir, *, verbose="auto", strategy=None
     sizes = (train_batches, validation_batches)
     if distribute.is_multi_worker(strategy):
         one_pass = stream(0, 0).take(train_batches)  # the loop shards and repeats it itself
+        guard, callback_list = _callbacks(config, run_dir, save, chief)
         history, nan, resumed = loop.fit_multi_worker(
-            model, strategy, one_pass, validation_ds, config, run_dir, save, sizes=sizes
+            model, strategy, one_pass, validation_ds, config, run_dir, callback_list, guard, sizes=sizes
         )
     else:
         history, nan, resumed = _fit(model, stream, train_batches, validation_ds, config, run_dir, save, verbose)
@@ -168,19 +169,18 @@ def train_series(config: SeriesConfig, run_dir, *, verbose="auto", strategy=None
     return TrainResult(model_path, history, nan, resumed, seconds, model)
 
 
-def _fit(model, stream, batches, validation_ds, config, run_dir, save, verbose):
+def _callbacks(config, run_dir, save, chief: bool = True) -> tuple:
+    """`(guard, callbacks)` for `fit` and the multi-worker loop; TensorBoard on the chief only."""
     guard = run_callbacks.NaNGuard()
     best = _bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf
-    callback_list = [
-        guard,
-        run_callbacks.BundleWriter(save, guard, config.train.keep_best, best),
-        run_callbacks.TimeLimit(config.train.max_minutes),
-        keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"),
-    ]
-    if config.train.early_stopping_patience:
-        callback_list.append(
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.train.early_stopping_patience, verbose=1)
-        )
+    callback_list = [guard, run_callbacks.BundleWriter(save, guard, config.train.keep_best, best)]
+    if chief:
+        callback_list.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"))
+    return guard, [*callback_list, run_callbacks.TimeLimit(config.train.max_minutes), *plateau_callbacks(config)]
+
+
+def _fit(model, stream, batches, validation_ds, config, run_dir, save, verbose):
+    guard, callback_list = _callbacks(config, run_dir, save)
     steps = config.train.steps_per_epoch or batches
 
     def from_step(epoch: int, step: int):

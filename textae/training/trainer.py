@@ -169,8 +169,9 @@ def train(
 
     step = 0
     if distribute.is_multi_worker(strategy):
+        guard, callback_list = _callbacks(prepared, config, run_dir, log_dir, save, chief)
         history, nan, resumed = loop.fit_multi_worker(
-            model, strategy, train_ds, validation_ds, config, run_dir, save, sizes=sizes
+            model, strategy, train_ds, validation_ds, config, run_dir, callback_list, guard, sizes=sizes
         )
     else:
         # Bucketing hides the number of batches; without it Keras warns "Your input ran out of data;
@@ -190,30 +191,51 @@ def train(
     return TrainResult(model_path, history, nan, resumed, seconds, model, step)
 
 
-def _fit(model, validation_ds, prepared, config, run_dir, log_dir, save, verbose, batches_per_pass: int):
+def _callbacks(prepared, config, run_dir, log_dir, save, chief: bool = True) -> tuple:
+    """`(guard, callbacks)` of a run, for `fit` and the multi-worker loop alike.
+
+    Off the chief (another worker of a multi-worker run) only those that decide something: the NaN
+    guard, the bundle writer (its save does nothing there, but it keeps --keep-best's record), the
+    time limit, early stopping and the learning rate on plateau; the logs are the chief's.
+    """
     guard = run_callbacks.NaNGuard()
-    length_curves = curves.LengthCurves(prepared.tokenizer, prepared.validation_ids, config.data.max_tokens, log_dir)
-    callback_list = [
-        guard,
-        length_curves,  # before the bundle, which carries its latest figures
-        run_callbacks.BundleWriter(
-            lambda logs, epoch: save(logs, epoch, length_curves.latest),
-            guard,
-            config.train.keep_best,
-            _bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf,
-        ),  # fmt: skip
-        run_callbacks.SampleReconstructions(prepared.tokenizer, prepared.validation_texts, log_dir),
-        run_callbacks.TimeLimit(config.train.max_minutes),
-        keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
-    ]
+    length_curves = None
+    if chief:
+        length_curves = curves.LengthCurves(
+            prepared.tokenizer, prepared.validation_ids, config.data.max_tokens, log_dir
+        )
+    best = _bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf
+    writer = run_callbacks.BundleWriter(
+        lambda logs, epoch: save(logs, epoch, length_curves.latest if length_curves else None),
+        guard, config.train.keep_best, best,
+    )  # fmt: skip
+    callback_list = [guard, *([length_curves] if chief else []), writer]  # the curves first: the bundle carries them
+    if chief:
+        callback_list += [
+            run_callbacks.SampleReconstructions(prepared.tokenizer, prepared.validation_texts, log_dir),
+            keras.callbacks.TensorBoard(log_dir, update_freq="epoch"),
+        ]
+    callback_list.append(run_callbacks.TimeLimit(config.train.max_minutes))
+    callback_list += plateau_callbacks(config)
+    return guard, callback_list
+
+
+def plateau_callbacks(config) -> list:
+    """Early stopping and --reduce-lr-patience, as the config asks (text and series runs alike)."""
+    found = []
     if config.train.early_stopping_patience:
-        callback_list.append(
+        found.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.train.early_stopping_patience, verbose=1)
         )
     if config.train.reduce_lr_patience:
-        callback_list.append(
+        found.append(
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=config.train.reduce_lr_patience)
         )
+    return found
+
+
+def _fit(model, validation_ds, prepared, config, run_dir, log_dir, save, verbose, batches_per_pass: int):
+    guard, callback_list = _callbacks(prepared, config, run_dir, log_dir, save)
     # An epoch is one pass over the data, or --steps-per-epoch batches of the endless stream of passes.
     steps = config.train.steps_per_epoch or batches_per_pass
 
