@@ -149,8 +149,8 @@ def arithmetic(page, group_a: list[str], group_b: list[str], sentence: str) -> N
     settle(page)
 
 
-def open_series_page(browser, url: str):
-    page = browser.new_page(viewport=VIEWPORT)
+def open_series_page(browser, url: str, height: int = VIEWPORT["height"]):
+    page = browser.new_page(viewport={**VIEWPORT, "height": height})
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{url}/timeseries")
     page.get_by_text("Anomalies in a time series").wait_for()
@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
     parser.add_argument("--sentences", nargs="+", default=["He counted the ticks of the clock", "A bad reaction."])
     parser.add_argument("--page", choices=("sentences", "timeseries"), default="sentences")
+    parser.add_argument("--zoom", action="store_true", help="timeseries: the view around the highest score")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -207,7 +208,12 @@ def main() -> None:
             browser = _launch(playwright)
             try:
                 if args.page == "timeseries":
-                    open_series_page(browser, url).screenshot(path=str(args.output), full_page=True)
+                    page = open_series_page(browser, url, height=1500)
+                    if args.zoom:
+                        page.get_by_text("Around the highest score").click()
+                        settle(page)
+                        page.wait_for_timeout(1000)  # the chart redraws
+                    page.screenshot(path=str(args.output))
                 else:
                     page = open_app(browser, url)
                     reconstruct(page, args.sentences)

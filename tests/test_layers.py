@@ -18,7 +18,7 @@ LAYERS = (
         "app textae.app textae.cli textae.__main__ textae.commands textae.command_inputs textae.export\n"
         " textae.series_commands",
     ),
-    ("corpus", "textae.explorer textae.attributes textae.bulk textae.pipeline textae.cleaning"),
+    ("corpus", "textae.explorer textae.attributes textae.bulk textae.pipeline textae.noise textae.cleaning"),
     ("loading", "textae.data textae.series_data"),
     (
         "inference",

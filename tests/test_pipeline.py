@@ -106,7 +106,7 @@ def test_noise(token_ids):
 
 
 def test_noise_functions_bounds():
-    from textae.pipeline import local_shuffle, word_dropout
+    from textae.noise import local_shuffle, word_dropout
 
     tokens = tf.range(10, 40, dtype=tf.int32)
     for step in range(20):
@@ -166,3 +166,22 @@ def test_shuffle_draws_from_the_whole_set_from_the_first_batch():
     first_batch = next(iter(dataset))[0]["encoder_tokens"].numpy().ravel() - 4
     late = int((first_batch >= 100_000).sum())
     assert 100 < late < 250  # about 1000 * 20k / 120k = 167 when uniform; ~0 with a 100k buffer
+
+
+def test_training_stream_passes_are_whole_shuffled_and_resumable_at_any_batch():
+    from textae.pipeline import training_stream
+
+    rng = np.random.default_rng(0)
+    ids = [list(rng.integers(5, 50, size=int(rng.integers(1, 40)))) for _ in range(100)]
+    per_pass = num_batches(ids, 8)
+    batches = [b for b in training_stream(ids, 8, seed=1, word_dropout_rate=0.2).take(3 * per_pass)]
+    for number in range(3):  # every sentence once per pass, in a new order each pass
+        rows = [tuple(t[t > 0]) for b in batches[number * per_pass : (number + 1) * per_pass]
+                for t in b[0]["decoder_tokens"].numpy()[:, 1:]]  # fmt: skip
+        assert sorted(rows) == sorted(tuple(row) for row in ids)
+    first = [b[0]["decoder_tokens"].numpy().tolist() for b in batches[:per_pass]]
+    second = [b[0]["decoder_tokens"].numpy().tolist() for b in batches[per_pass : 2 * per_pass]]
+    assert first != second
+    resumed = list(training_stream(ids, 8, seed=1, first_pass=1, skip_batches=5, word_dropout_rate=0.2).take(per_pass))
+    for got, want in zip(resumed, batches[per_pass + 5 : 2 * per_pass + 5]):  # noise included
+        np.testing.assert_array_equal(got[0]["encoder_tokens"].numpy(), want[0]["encoder_tokens"].numpy())

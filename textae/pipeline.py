@@ -17,7 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
+from textae import noise
+from textae.tokenizer import PAD_ID, Tokenizer
 
 # Encoder lengths a batch is padded to. Close steps keep padding low where most sentences are.
 BUCKET_BOUNDARIES = (6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40, 48, 64)
@@ -130,8 +131,8 @@ def make_dataset(
         dataset = tf.data.Dataset.from_tensor_slices(ragged)
     if repeat:
         dataset = dataset.repeat()
-    noise = _make_noise(seed, word_dropout_rate, word_blank_rate, shuffle_distance)
-    dataset = dataset.enumerate().map(noise, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    build_example = noise.make_noise(seed, word_dropout_rate, word_blank_rate, shuffle_distance)
+    dataset = dataset.enumerate().map(build_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     boundaries = None if bucket_boundaries is None else _boundaries(bucket_boundaries, int(lengths.max()))
     dataset = _batched(dataset, batch_size, boundaries, drop_remainder)
@@ -184,13 +185,13 @@ def training_stream(
     lengths = _check_lengths(ragged)
     count = len(lengths)
     boundaries = None if bucket_boundaries is None else _boundaries(bucket_boundaries, int(lengths.max()))
-    noise = _make_noise(seed, word_dropout_rate, word_blank_rate, shuffle_distance)
+    build_example = noise.make_noise(seed, word_dropout_rate, word_blank_rate, shuffle_distance)
 
     def one_pass(number):
         seed_pair = tf.stack([tf.constant(seed, tf.int64), number])
         rows = tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), seed=seed_pair)
         examples = tf.data.Dataset.from_tensor_slices(rows).map(lambda row: ragged[row])
-        examples = examples.enumerate(start=number * count).map(noise, num_parallel_calls=tf.data.AUTOTUNE)
+        examples = examples.enumerate(start=number * count).map(build_example, num_parallel_calls=tf.data.AUTOTUNE)
         return _batched(examples, batch_size, boundaries, drop_remainder=False)
 
     stream = tf.data.Dataset.range(first_pass, 2**62).flat_map(one_pass).skip(skip_batches)
@@ -246,53 +247,6 @@ def _bucket(dataset: tf.data.Dataset, batch_size: int, boundaries: list[int], dr
         )
 
     return dataset.group_by_window(bucket_of, batch_bucket, window_size=batch_size)
-
-
-def _make_noise(seed: int, word_dropout_rate: float, word_blank_rate: float, shuffle_distance: int):
-    """Return the map function that builds one example and noises its encoder tokens."""
-    seed = tf.constant(seed, tf.int64)
-
-    def build(index, tokens):
-        tokens = tf.cast(tokens, tf.int32)  # (T,)
-        encoder_tokens = tokens
-        # A different stateless seed per element and per epoch (enumerate counts across repeats).
-        element_seed = tf.stack([seed, index])
-        if shuffle_distance > 0:
-            encoder_tokens = local_shuffle(encoder_tokens, shuffle_distance, element_seed + [0, 1 << 40])
-        if word_dropout_rate > 0:
-            encoder_tokens = word_dropout(encoder_tokens, word_dropout_rate, element_seed + [0, 2 << 40])
-        if word_blank_rate > 0:
-            encoder_tokens = word_blank(encoder_tokens, word_blank_rate, element_seed + [0, 3 << 40])
-        decoder_tokens = tf.concat([[BOS_ID], tokens], axis=0)  # (T + 1,)
-        targets = tf.concat([tokens, [EOS_ID]], axis=0)  # (T + 1,)
-        return {"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}, targets
-
-    return build
-
-
-def word_dropout(tokens: tf.Tensor, rate: float, seed: tf.Tensor) -> tf.Tensor:
-    """Drop each token with probability `rate`, always keeping at least one."""
-    draws = tf.random.stateless_uniform(tf.shape(tokens), seed=seed)
-    keep = draws >= rate
-    # If every token would go, keep the one with the largest draw.
-    keep = keep | (~tf.reduce_any(keep) & tf.equal(tf.range(tf.size(tokens)), tf.cast(tf.argmax(draws), tf.int32)))
-    return tf.boolean_mask(tokens, keep)
-
-
-def word_blank(tokens: tf.Tensor, rate: float, seed: tf.Tensor) -> tf.Tensor:
-    """Replace each token with `UNK_ID` with probability `rate`."""
-    draws = tf.random.stateless_uniform(tf.shape(tokens), seed=seed)
-    return tf.where(draws < rate, tf.constant(UNK_ID, tokens.dtype), tokens)
-
-
-def local_shuffle(tokens: tf.Tensor, distance: int, seed: tf.Tensor) -> tf.Tensor:
-    """Shuffle so each token moves at most `distance` positions (Lample et al. 2018).
-
-    Sorts positions by `index + uniform(0, distance + 1)`.
-    """
-    positions = tf.cast(tf.range(tf.size(tokens)), tf.float32)
-    keys = positions + tf.random.stateless_uniform(tf.shape(tokens), seed=seed, maxval=distance + 1.0)
-    return tf.gather(tokens, tf.argsort(keys, stable=True))
 
 
 def padding_fraction(dataset: tf.data.Dataset, max_batches: int | None = None) -> float:
