@@ -26,8 +26,25 @@ from textae.config import ModelConfig
 from textae.tokenizer import BOS_ID, PAD_ID
 
 
+class ConfiguredModel(keras.Model):
+    """A Keras model whose settings are one dataclass, `self.model_config`: saved as its dict, loaded back."""
+
+    def get_config(self):
+        base = super().get_config()
+        base.update({"config": dataclasses.asdict(self.model_config)})
+        return base
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        model_config = config.pop("config")
+        # A loaded model computes in the current dtype policy (float32 unless set), not in the training run's.
+        config.pop("dtype", None)
+        return cls(model_config, **config)
+
+
 @keras.saving.register_keras_serializable(package="textae")
-class TextAutoencoder(keras.Model):
+class TextAutoencoder(ConfiguredModel):
     """A sequence autoencoder that maps a sentence to a latent vector and back.
 
     Args:
@@ -247,16 +264,3 @@ class TextAutoencoder(keras.Model):
 
     def test_step(self, data):
         return training_step.test_step(self, data)
-
-    def get_config(self):
-        base = super().get_config()
-        base.update({"config": dataclasses.asdict(self.model_config)})
-        return base
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        model_config = config.pop("config")
-        # A loaded model computes in the current dtype policy (float32 unless set), not in the training run's.
-        config.pop("dtype", None)
-        return cls(model_config, **config)

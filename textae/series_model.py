@@ -15,12 +15,11 @@ one step at a time.
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import tensorflow as tf
 
 from textae import recurrent, schedules
+from textae.model import ConfiguredModel
 from textae.series_config import SeriesModelConfig
 
 
@@ -32,7 +31,7 @@ def masked_mse(target, prediction, observed):
 
 
 @keras.saving.register_keras_serializable(package="textae")
-class SeriesAutoencoder(keras.Model):
+class SeriesAutoencoder(ConfiguredModel):
     """Windows `(B, W, C)` to latent vectors `(B, Z)` and back."""
 
     def __init__(self, config, **kwargs):
@@ -188,15 +187,3 @@ class SeriesAutoencoder(keras.Model):
             epsilon = schedules.teacher_forcing_probability(self.optimizer.iterations, self.model_config)
             self.trackers["teacher_forcing_probability"].update_state(epsilon)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    def get_config(self):
-        base = super().get_config()
-        base.update({"config": dataclasses.asdict(self.model_config)})
-        return base
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        model_config = config.pop("config")
-        config.pop("dtype", None)
-        return cls(model_config, **config)
