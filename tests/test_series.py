@@ -141,6 +141,10 @@ def test_aeon_series_load_offline_with_labels():
     assert len(test) == 7501 and test.labels.sum() > 0
     with pytest.raises(series_data.SeriesError, match="Unknown aeon series"):
         series_data.load_series("aeon:nothing")
+    with pytest.raises(series_data.SeriesError, match="no channel 'temp'; its channels are value"):
+        series_data.load_series("aeon:kdd_tsad_135", columns=("temp",))
+    daphnet = series_data.load_series("aeon:daphnet_s06r02e0", columns=("channel_3", "channel_1"))
+    assert daphnet.columns == ["channel_3", "channel_1"] and daphnet.values.shape == (7040, 2)
 
 
 # ----------------------------------------------------------------- training, bundle, resume

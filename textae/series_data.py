@@ -166,6 +166,11 @@ def load_series(
     if source.startswith("aeon:"):
         x, y = load_aeon(source.removeprefix("aeon:"), split)
         names = [f"channel_{i}" for i in range(x.shape[1])] if x.shape[1] > 1 else ["value"]
+        if columns:  # the channels by these names
+            unknown = [c for c in columns if c not in names]
+            if unknown:
+                raise SeriesError(f"{source} has no channel {unknown[0]!r}; its channels are {', '.join(names)}.")
+            x, names = x[:, [names.index(c) for c in columns]], list(columns)
         values, labels, time = x, y, None
     else:
         frame = _read_table(os.fspath(source), dataset_config, split)
