@@ -10,7 +10,7 @@ Operators and tests can change what is offered with two environment variables:
     TEXTAE_MODEL_DIRS  model folders to offer instead of the shipped model,
                        separated by os.pathsep (":" on Linux and macOS)
     TEXTAE_RUNS_DIR    the folder whose */model subfolders are offered too
-                       (default: runs); relative paths are taken from the repository
+                       (default: runs); relative paths are taken from the current folder
 
 The page lives in `textae/app/page.py`; the widgets and their logic beside it.
 """

@@ -22,8 +22,8 @@ class KillAfterEpoch(keras.callbacks.Callback):
         super().__init__()
         self.epoch = epoch
 
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epoch:
+    def on_epoch_begin(self, epoch, logs=None):  # after the previous epoch's state was saved
+        if epoch == self.epoch:
             raise Killed
 
 
@@ -141,3 +141,10 @@ def test_a_run_killed_mid_epoch_resumes_at_that_step_and_ends_as_an_uninterrupte
     for got, want in zip(resumed_model.get_weights(), straight.get_weights()):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)  # the same batches, in the same order
     assert not backup.exists()  # a finished run removes its state
+
+
+def test_a_resume_that_counts_steps_differently_is_refused(tmp_path, tiny_tokenizer, dataset):
+    model = _model(tiny_tokenizer.vocab_size)
+    checkpoints.save(model, tmp_path / "backup", 1, step=1, layout={"steps_per_epoch": 3})
+    with pytest.raises(ValueError, match="counts steps differently \\(steps_per_epoch 3 then, 2 now\\)"):
+        _fit(model, dataset, tmp_path / "backup", 4)

@@ -124,3 +124,18 @@ def test_verbose_shows_tensorflow_lines(installed, tmp_path):
     assert quiet.returncode == loud.returncode == 0, (quiet.stderr, loud.stderr)
     assert len(loud.stderr) > len(quiet.stderr)
     assert any(marker in loud.stderr for marker in NOISE)
+
+
+def test_quiet_stderr_replays_what_was_hidden_when_the_block_fails(capfd):
+    import os
+
+    from textae import quiet
+
+    with quiet.quiet_stderr():
+        os.write(2, b"hidden start-up line\n")
+    assert "hidden start-up line" not in capfd.readouterr().err
+    with pytest.raises(RuntimeError):
+        with quiet.quiet_stderr():
+            os.write(2, b"why the import failed\n")
+            raise RuntimeError("import failed")
+    assert "why the import failed" in capfd.readouterr().err

@@ -305,3 +305,34 @@ def test_the_text_page_offers_no_series_model_and_the_series_page_no_text_model(
     environ = {models.MODEL_DIRS_VARIABLE: both, models.RUNS_DIR_VARIABLE: "/nonexistent"}
     assert list(models.discover_models(environ).values()) == [Path(tiny_bundle).resolve()]
     assert list(models.discover_models(environ, task="timeseries").values()) == [trained[0].bundle_path.resolve()]
+
+
+def test_scoring_takes_flat_stretches_and_labels_of_one_class(trained, tmp_path):
+    import textae
+
+    detector = textae.load(trained[0].bundle_path)
+    values = sine_series(100, 2)
+    values[:, 1] = 0.5  # a channel flat in this excerpt: scored, not refused
+    assert np.isfinite(detector.score(values).step_scores).all()
+    assert not windows.measurable(np.ones(100, int)) and not windows.measurable(np.full(100, 2))
+    assert windows.measurable(np.r_[np.zeros(99, int), 1])
+    source = write_series_csv(tmp_path / "all_anomalous.csv", sine_series(100, 2), {"label": np.ones(100, int)})
+    command = [
+        sys.executable,
+        "-m",
+        "textae",
+        "detect",
+        "--model",
+        str(trained[0].bundle_path),
+        "--source",
+        str(source),
+    ]
+    run = subprocess.run([*command, "--json"], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert run.returncode == 0 and "roc_auc" not in json.loads(run.stdout), run.stderr
+
+
+def test_a_score_stride_over_the_window_is_refused():
+    config = series_preset("tiny")
+    config.data.score_stride = config.data.window + 1
+    with pytest.raises(ValueError, match="must not exceed --window"):
+        config.validate()

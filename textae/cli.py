@@ -140,7 +140,7 @@ def _load(args):
     """Load the model (and TensorFlow) quietly."""
     from textae.bundle import load_bundle
 
-    with quiet.quiet_stderr():
+    with quiet.unless_verbose():
         # load_bundle checks the folder, its files, config and tokenizer before it imports Keras, so a bad
         # --model fails fast; the stderr it quietens is restored before main() prints the error.
         loaded = load_bundle(args.model or default_model_dir())

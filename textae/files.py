@@ -21,14 +21,9 @@ def shipped(*parts: str) -> Path:
     return (packaged if packaged.is_dir() else CHECKOUT_DIR / "assets").joinpath(*parts)
 
 
-def in_checkout() -> bool:
-    """True when textae runs from its repository (a clone, or an editable install of one)."""
-    return (CHECKOUT_DIR / "pyproject.toml").is_file() and (CHECKOUT_DIR / "assets").is_dir()
-
-
 def working_dir() -> Path:
-    """Where relative paths such as `runs` are taken from: the repository in a checkout, else the current folder."""
-    return CHECKOUT_DIR if in_checkout() else Path.cwd()
+    """Where relative paths such as `runs` are taken from: the current folder, as `textae-train` writes there."""
+    return Path.cwd()
 
 
 def sync_file(path: str | os.PathLike) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 
 VARIABLE = "TEXTAE_VERBOSE"
 VERBOSE_HELP = f"show TensorFlow's C++ start-up log lines (also: {VARIABLE}=1)"
@@ -26,19 +27,38 @@ def verbose_requested(argv: list[str] | None = None) -> bool:
 
 @contextlib.contextmanager
 def quiet_stderr():
-    """Send file descriptor 2 to /dev/null: TensorFlow's C++ logs ignore TF_CPP_MIN_LOG_LEVEL and sys.stderr.
+    """Send file descriptor 2 to a temporary file: TensorFlow's C++ logs ignore TF_CPP_MIN_LOG_LEVEL and sys.stderr.
 
-    A Python exception raised inside still reaches the terminal: it is printed after the block restores stderr.
+    What was written there is replayed on the real stderr if the block raises (so a failed import still shows
+    TensorFlow's own message), and dropped otherwise. A Python exception raised inside reaches the terminal as
+    usual: it is printed after the block restores stderr. Where fd 2 cannot be duplicated (closed, or no
+    stderr at all), the block runs unchanged.
     """
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    captured = tempfile.TemporaryFile()
+    os.dup2(captured.fileno(), 2)
     try:
         yield
+    except BaseException:
+        os.dup2(saved, 2)
+        captured.seek(0)
+        os.write(2, captured.read())
+        raise
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(null)
+        captured.close()
+
+
+def unless_verbose(argv: list[str] | None = None):
+    """`quiet_stderr()`, or a block that changes nothing when --verbose or TEXTAE_VERBOSE asks for the logs."""
+    return contextlib.nullcontext() if verbose_requested(argv) else quiet_stderr()
 
 
 def start_tensorflow(argv: list[str] | None = None) -> None:

@@ -93,11 +93,14 @@ class SeriesAE:
                 f"The series has {len(array)} steps, fewer than the model's window of {self.window}; pass a longer one."
             )
         try:
-            filled, mask, _ = windows.check_values(array, self.columns, "interpolate", "the series")
+            filled, mask, _ = windows.check_values(array, self.columns, "interpolate", "the series", constant_ok=True)
         except ValueError as error:
             raise InputError(str(error)) from None
         if observed is not None:
-            mask &= np.asarray(observed, bool).reshape(mask.shape)
+            observed = np.asarray(observed, bool)
+            if observed.size != mask.size:
+                raise InputError(f"observed must have the series' shape {mask.shape}, got {observed.shape}.")
+            mask &= observed.reshape(mask.shape)
         return filled, mask
 
     def _run(self, values, stride):
@@ -125,6 +128,8 @@ class SeriesAE:
         """Per-window and per-time-step anomaly scores (module docstring); `observed` masks missing values."""
         filled, mask = self.check(values, observed)
         stride = stride or self.config.data.score_stride
+        if not 1 <= stride <= self.window:
+            raise InputError(f"stride must be between 1 and the window ({self.window}), got {stride}.")
         cut, starts, _, outputs = self._run(filled, stride)
         window_mask = windows.make_windows(mask, self.window, stride)[0]
         errors = np.square(outputs - cut)

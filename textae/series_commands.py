@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from textae import files, quiet
+from textae import files, quiet, windows
 from textae.bundle import BundleError, json_default
 from textae.commands import UsageError
 
@@ -42,7 +42,7 @@ def detect(args) -> None:
 
     if args.output and not args.output.endswith((".csv", ".parquet")):
         raise UsageError(f"--output must end in .csv or .parquet, got {args.output}.")
-    with quiet.quiet_stderr():
+    with quiet.unless_verbose():
         detector = SeriesAE(load_series_bundle(args.model or default_series_model()))
     columns = tuple(args.columns)
     if not columns and not args.source.startswith("aeon:"):
@@ -61,7 +61,7 @@ def detect(args) -> None:
         "regions": result.regions,
         "top_step": int(np.argmax(result.step_scores)),
     }
-    if series.labels is not None and series.labels.any():
+    if windows.measurable(series.labels):
         from sklearn.metrics import average_precision_score, roc_auc_score
 
         summary["roc_auc"] = float(roc_auc_score(series.labels, result.step_scores))

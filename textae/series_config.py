@@ -94,6 +94,11 @@ class SeriesConfig:
     def validate(self) -> None:
         data = self.data
         _positive(data, "window", "stride", "score_stride")
+        if data.score_stride > data.window:
+            raise ValueError(
+                f"--score-stride ({data.score_stride}) must not exceed --window ({data.window}): steps between "
+                "windows would have no score."
+            )
         _choice(data, "missing", MISSING_RULES)
         if not 0.0 < data.validation_fraction < 1.0:
             raise ValueError(f"--validation-fraction must be between 0 and 1, got {data.validation_fraction}.")

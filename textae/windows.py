@@ -21,7 +21,7 @@ THRESHOLD_QUANTILE = 0.995  # of the validation part's per-step scores (anomaly-
 UCR_TOLERANCE = 100  # steps either side of the labelled region (the UCR anomaly archive's criterion)
 
 
-def check_values(values: np.ndarray, columns: list[str], missing: str, source: str):
+def check_values(values: np.ndarray, columns: list[str], missing: str, source: str, constant_ok: bool = False):
     """`(filled values, observed mask, report lines)`, or a ValueError naming the column and what to do.
 
     NaN values: `missing="interpolate"` fills them (linear inside, the nearest value at the ends) and marks them
@@ -41,7 +41,7 @@ def check_values(values: np.ndarray, columns: list[str], missing: str, source: s
         column = values[:, index]
         if not observed[:, index].any():
             raise ValueError(f"Column {name!r} of {source} has no values; drop it from --columns.")
-        if np.nanstd(column) == 0:
+        if np.nanstd(column) == 0 and not constant_ok:  # scoring takes a flat stretch; training cannot
             raise ValueError(
                 f"Column {name!r} of {source} is constant ({np.nanmin(column):g}); it cannot be normalised and "
                 "carries no signal: drop it from --columns."
@@ -145,6 +145,14 @@ def regions(flags: np.ndarray) -> list[tuple[int, int]]:
     padded = np.concatenate([[False], np.asarray(flags, bool), [False]])
     changes = np.flatnonzero(padded[1:] != padded[:-1])
     return [(int(a), int(b)) for a, b in zip(changes[::2], changes[1::2])]
+
+
+def measurable(labels) -> bool:
+    """True when `labels` are 0/1 with both classes present, so ROC-AUC and PR-AUC are defined."""
+    if labels is None:
+        return False
+    labels = np.asarray(labels)
+    return bool(np.isin(labels, (0, 1)).all() and 0 < labels.sum() < len(labels))
 
 
 def ucr_hit(scores: np.ndarray, labels: np.ndarray, tolerance: int = UCR_TOLERANCE) -> bool:

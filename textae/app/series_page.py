@@ -162,7 +162,7 @@ def _summary(result, labels) -> None:
     cells[1].metric("Threshold", f"{result.threshold:.4g}")
     cells[2].metric("Flagged steps", f"{int(result.anomalies.sum()):,}")
     cells[3].metric("Detected regions", len(result.regions))
-    if labels is not None and labels.any():
+    if windows.measurable(labels):
         from sklearn.metrics import average_precision_score, roc_auc_score
 
         hit = windows.ucr_hit(result.step_scores, labels)

@@ -40,9 +40,10 @@ class StepCheckpoints(keras.callbacks.Callback):
     epoch of a resumed run begins at its step, so its batches are counted from there.
     """
 
-    def __init__(self, folder, guard: NaNGuard, every_steps: int = 0, start: tuple[int, int] = (0, 0)):
+    def __init__(self, folder, guard: NaNGuard, every_steps: int = 0, start=(0, 0), layout: dict | None = None):
         super().__init__()
         self.folder, self.guard, self.every_steps, self.start = folder, guard, every_steps, start
+        self.layout = layout or {}
         self.epoch, self.offset, self.since_save = start[0], 0, 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -62,7 +63,7 @@ class StepCheckpoints(keras.callbacks.Callback):
 
     def _save(self, epoch: int, step: int) -> None:
         if self.guard.failed_at is None:
-            checkpoints.save(self.model, self.folder, epoch, step=step)
+            checkpoints.save(self.model, self.folder, epoch, step=step, layout=self.layout)
 
 
 class BundleWriter(keras.callbacks.Callback):

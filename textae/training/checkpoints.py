@@ -27,10 +27,11 @@ class CheckpointError(OSError):
     """A saved training state cannot be read; the message says what to do."""
 
 
-def save(model, folder, epoch: int, keep: int = 2, step: int = 0) -> None:
+def save(model, folder, epoch: int, keep: int = 2, step: int = 0, layout: dict | None = None) -> None:
     """Write `model`'s weights as the state `(epoch, step)`, keeping the `keep` latest states' files.
 
-    A later save of the same state replaces it.
+    A later save of the same state replaces it. `layout` (e.g. steps per epoch) is recorded beside it,
+    for a resume to check that it counts steps the same way (`layout_of`).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -40,10 +41,19 @@ def save(model, folder, epoch: int, keep: int = 2, step: int = 0) -> None:
     files.sync_file(temporary)
     os.replace(temporary, weights)
     files.sync_directory(folder)
-    pointer = {"epoch": epoch, "step": step, "file": weights.name}
+    pointer = {"epoch": epoch, "step": step, "file": weights.name, **(layout or {})}
     files.write_atomic(folder / POINTER, json.dumps(pointer).encode("utf-8"))
     for old in saved_states(folder)[:-keep]:
         _weights_file(folder, *old).unlink(missing_ok=True)
+
+
+def layout_of(folder) -> dict:
+    """What `latest.json` records beside the state (see `save`); {} when nothing was saved."""
+    try:
+        pointer = json.loads((Path(folder) / POINTER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {key: value for key, value in pointer.items() if key not in ("epoch", "step", "file")}
 
 
 def latest_epoch(folder) -> int:

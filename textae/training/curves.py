@@ -69,7 +69,8 @@ class LengthCurves(keras.callbacks.Callback):
         return {key: self.points[-1][key] for key in ("loss", "exact_match", "bleu", "by_length")}
 
     def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
+        if self.start is None:  # a resumed epoch and the rest are two fits: one clock for both
+            self.start = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.validation_ids or not all(math.isfinite(float(v)) for v in (logs or {}).values()):

@@ -136,8 +136,9 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
             per_replica, loss = train_one(train_iterator)
             names = list(per_replica)  # the step's metric names; their values are this replica's only
             callback_list.on_train_batch_end(step, {"loss": float(loss)})  # global: the same on every worker
-            if guard.failed_at is not None:
-                return history, True, start_epoch  # the guard said so; the last good bundle and backup stay
+            if guard.failed_at is not None:  # the guard said so; the last good bundle and the backup stay
+                callback_list.on_train_end()  # (TensorBoard closes its files)
+                return history, True, start_epoch
             if timed and _agree_to_stop(strategy, model):
                 break
         logs = _global_results(strategy, model, names)

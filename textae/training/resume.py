@@ -31,6 +31,7 @@ def resumable_fit(
     guard: NaNGuard,
     every_steps: int = 0,
     verbose="auto",
+    layout: dict | None = None,
 ) -> tuple[dict, tuple[int, int]]:
     """Train to `epochs`, resuming from `backup_dir`; returns the history and the state resumed from.
 
@@ -39,14 +40,25 @@ def resumable_fit(
         steps_per_epoch: batches per epoch.
         callbacks: the run's callbacks; `guard` must be among them, before anything that saves.
         every_steps: also save the state every this many batches (0: at epoch ends only).
+        layout: more numbers that fix what a step is (batches per pass); a resume refuses a change.
 
     The backup is deleted when training ends without a NaN (a NaN keeps it, and the last good bundle).
     """
+    layout = {"steps_per_epoch": steps_per_epoch, **(layout or {})}
+    saved = checkpoints.layout_of(backup_dir)
+    changed = {key: (saved[key], value) for key, value in layout.items() if key in saved and saved[key] != value}
+    if changed:
+        what = ", ".join(f"{key} {before} then, {now} now" for key, (before, now) in changed.items())
+        raise ValueError(
+            f"The checkpoint in {backup_dir} counts steps differently ({what}): the settings that size an epoch "
+            "changed. Run with the same --batch-size, --limit and --steps-per-epoch, or pass --overwrite to start "
+            "afresh."
+        )
     start = checkpoints.restore_state(model, backup_dir)
     epoch, step = start
     if step:
         print(f"Resuming at epoch {epoch + 1}, step {step} of {steps_per_epoch}.", flush=True)
-    saver = StepCheckpoints(backup_dir, guard, every_steps, start)
+    saver = StepCheckpoints(backup_dir, guard, every_steps, start, layout)
     history: dict[str, list] = {}
 
     def fit(first_epoch: int, first_step: int, *extra) -> None:
@@ -56,7 +68,8 @@ def resumable_fit(
             initial_epoch=first_epoch,
             epochs=epochs,  # the progress bar says "Epoch E/epochs" of the whole run
             steps_per_epoch=steps_per_epoch - first_step,
-            callbacks=[guard, saver, *[c for c in callbacks if c is not guard], *extra],
+            # The state is saved after the bundle: a kill between them replays the epoch, never skips its bundle.
+            callbacks=[guard, *[c for c in callbacks if c is not guard], saver, *extra],
             verbose=verbose,
             shuffle=False,  # the stream is already in its order
         )

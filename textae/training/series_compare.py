@@ -129,6 +129,8 @@ def autoencoder(name: str, train: np.ndarray, test: np.ndarray, labels, folder: 
     config.train.epochs, config.train.max_minutes = 200, minutes
     command = f"python -m training.series_compare --only {name}"
     result = train_series(config, folder / name, verbose=2, command=command)
+    if result.bundle_path is None:
+        raise ValueError(f"Training the {name} autoencoder wrote no model (a NaN loss in its first epoch?).")
     # The app shows the bundle's example first: the scored series with its labels, not the validation part.
     files.write_atomic(result.bundle_path / series_bundle.EXAMPLE_FILE, series_bundle.example_bytes(test, labels))
     detector = textae.load(result.bundle_path)
@@ -226,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows = {}
         started = time.monotonic()
-        scores, result = autoencoder(bench, train, test, labels, output, args.minutes)
+        try:
+            scores, result = autoencoder(bench, train, test, labels, output, args.minutes)
+        except (ValueError, OSError) as error:  # bad settings, a NaN run: one line
+            print(f"series_compare: error: {error}", file=sys.stderr)
+            return 2
         rows["textae autoencoder"] = {**measure(scores, labels), "seconds": time.monotonic() - started}
         models[bench] = result.bundle_path
         np.save(output / f"{bench}.textae.npy", scores)

@@ -155,10 +155,9 @@ def train_series(config: SeriesConfig, run_dir, *, verbose="auto", strategy=None
 
     sizes = (train_batches, validation_batches)
     if distribute.is_multi_worker(strategy):
-        one_pass = stream(0, 0).take(train_batches)  # the loop shards and repeats it itself
         guard, callback_list = _callbacks(config, run_dir, save, chief)
-        history, nan, resumed = loop.fit_multi_worker(
-            model, strategy, one_pass, validation_ds, config, run_dir, callback_list, guard, sizes=sizes
+        history, nan, resumed = loop.fit_multi_worker(  # the endless stream: a new order every pass
+            model, strategy, stream(0, 0), validation_ds, config, run_dir, callback_list, guard, sizes=sizes
         )
     else:
         history, nan, resumed = _fit(model, stream, train_batches, validation_ds, config, run_dir, save, verbose)
@@ -190,5 +189,6 @@ def _fit(model, stream, batches, validation_ds, config, run_dir, save, verbose):
     history, resumed = resume.resumable_fit(
         model, from_step, steps, validation_ds, callback_list, epochs=config.train.epochs,
         backup_dir=run_dir / "backup", guard=guard, every_steps=config.train.checkpoint_every_steps, verbose=verbose,
+        layout={"batches_per_pass": batches},
     )  # fmt: skip
     return history, guard.failed_at is not None, resumed[0]

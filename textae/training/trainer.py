@@ -246,6 +246,7 @@ def _fit(model, validation_ds, prepared, config, run_dir, log_dir, save, verbose
     history, resumed = resume.resumable_fit(
         model, stream, steps, validation_ds, callback_list, epochs=config.train.epochs,
         backup_dir=run_dir / "backup", guard=guard, every_steps=config.train.checkpoint_every_steps, verbose=verbose,
+        layout={"batches_per_pass": batches_per_pass},
     )  # fmt: skip
     return history, guard.failed_at is not None, resumed
 
