@@ -222,13 +222,13 @@ def test_a_killed_series_run_resumes_from_its_checkpoint(tmp_path):
     command = [sys.executable, "-m", "training.train", "--task", "timeseries", "--preset", "tiny",
                "--source", str(source), "--stride", "1", "--epochs", "50", "--output", str(run)]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    while not (run / "model" / "metrics.json").exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+    deadline, pointer = time.monotonic() + 240, run / "backup" / "latest.json"
+    while not pointer.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the state after epoch 1 (written after that epoch's bundle)
     process.send_signal(signal.SIGKILL)  # mid-run, with no chance to clean up
     process.wait()
-    assert (run / "backup").exists(), process.stderr.read().decode()
-    done = json.loads((run / "model" / "metrics.json").read_text())["epochs"]
+    assert pointer.exists(), process.stderr.read().decode()
+    done = json.loads(pointer.read_text())["epoch"]
     config = tiny_config(source, epochs=done + 1)
     config.data.stride = 1
     result = train_series(config, run, verbose=0)
