@@ -362,3 +362,32 @@ def test_two_workers_killed_mid_epoch_resume_from_the_same_epoch_and_agree(tmp_p
     assert results[0]["history"] == results[1]["history"]
     np.testing.assert_array_equal(*(np.load(tmp_path / f"result{index}.npy") for index in range(2)))
     assert json.loads((tmp_path / "worker0" / "model" / "metrics.json").read_text())["epochs"] == 4
+
+
+@pytest.mark.slow
+def test_a_worker_whose_checkpoint_does_not_read_stops_every_worker(tmp_path):
+    """Worker 1's state for the agreed epoch is torn: both workers end with that error instead of hanging."""
+    import tensorflow as tf
+    from multiworker_child import tiny_config
+
+    from textae.training import inputs, trainer
+
+    config = tiny_config(TINY)
+    inputs.prepare(config)
+    model = trainer.build_model(config, tf.distribute.get_strategy())
+    checkpoints.save(model, tmp_path / "worker0" / "backup", 1, keep=2)
+    checkpoints.save(model, tmp_path / "worker1" / "backup-worker-1", 1, keep=2)
+    (tmp_path / "worker1" / "backup-worker-1" / "epoch-1.weights.h5").write_bytes(b"torn")
+    workers = start_two_workers(tmp_path, TINY)
+    try:
+        for process, _ in workers:
+            process.wait(timeout=TIMEOUT)  # a hang fails here
+    finally:
+        for process, log in workers:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            log.close()
+    logs = [(tmp_path / f"worker{index}.log").read_text(encoding="utf-8") for index in range(2)]
+    assert all(process.returncode != 0 for process, _ in workers), logs
+    assert "Cannot read the checkpoint" in logs[1] and "Another worker cannot read its checkpoint of epoch 1" in logs[0]

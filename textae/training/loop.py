@@ -72,6 +72,27 @@ def _agreed_start_epoch(strategy, backup: Path) -> int:
     return agreed
 
 
+def _restore_everywhere(strategy, model, backup: Path, epoch: int) -> int:
+    """Load the agreed epoch's state on every worker, or fail on every worker (a collective: all call it).
+
+    A worker whose file does not read must not leave the others waiting in the first all-reduce.
+    """
+    problem = None
+    try:
+        checkpoints.restore(model, backup, epoch)
+    except checkpoints.CheckpointError as error:
+        problem = error
+    failures, _ = _sum_over_replicas(strategy, [float(problem is not None), 0.0])
+    if failures:
+        raise ValueError(
+            str(problem)
+            if problem is not None
+            else f"Another worker cannot read its checkpoint of epoch {epoch}; "
+            "see its log, and delete every worker's backup folder to start the run again."
+        )
+    return epoch
+
+
 def _sum_over_replicas(strategy, values: list[float]) -> list[float]:
     per_replica = strategy.run(lambda: tf.constant(values))
     return [float(v) for v in strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)]
@@ -120,7 +141,7 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
         return strategy.run(model.test_step, args=(next(iterator),))
 
     backup = _backup_dir(run_dir, strategy)
-    start_epoch = checkpoints.restore(model, backup, _agreed_start_epoch(strategy, backup))
+    start_epoch = _restore_everywhere(strategy, model, backup, _agreed_start_epoch(strategy, backup))
     callback_list = keras.callbacks.CallbackList(
         list(callbacks), model=model, epochs=config.train.epochs, steps=train_steps, verbose=0
     )
