@@ -6,6 +6,8 @@ multi-worker cluster), so each run happens in a fresh process:
     python tests/multiworker_child.py multi-worker OUTPUT RESULT [section.name=value ...]
         one worker of the cluster that TF_CONFIG names; `trainer.train` routes it to
         the custom loop. Writes RESULT.npy (every weight, flattened) and RESULT.json.
+    python tests/multiworker_child.py series-worker OUTPUT RESULT data.source="FILE.csv" [...]
+        the same for the time-series autoencoder (its tiny preset, `series_trainer.train_series`).
     python tests/multiworker_child.py mirrored OUTPUT RESULT [section.name=value ...]
         splits the CPU into two logical devices, then trains the same configuration with
         the default strategy and with MirroredStrategy over both devices, in OUTPUT/single
@@ -64,6 +66,23 @@ def multi_worker(output: Path, result_path: Path, overrides: list[str]) -> None:
     result_path.with_suffix(".json").write_text(json.dumps(summary(result)), encoding="utf-8")
 
 
+def series_worker(output: Path, result_path: Path, overrides: list[str]) -> None:
+    import numpy as np
+
+    from textae.series_config import series_preset
+    from textae.training.series_trainer import train_series
+
+    config = series_preset("tiny")
+    config.train.strategy = "multi-worker"
+    for item in overrides:
+        key, value = item.split("=", 1)
+        section, name = key.split(".")
+        setattr(getattr(config, section), name, json.loads(value))
+    result = train_series(config, output, verbose=0)
+    np.save(result_path.with_suffix(".npy"), flat_weights(result.model))
+    result_path.with_suffix(".json").write_text(json.dumps(summary(result)), encoding="utf-8")
+
+
 def mirrored(output: Path, result_path: Path, overrides: list[str]) -> None:
     import tensorflow as tf
 
@@ -84,4 +103,5 @@ def mirrored(output: Path, result_path: Path, overrides: list[str]) -> None:
 
 if __name__ == "__main__":
     mode, output, result_file, *rest = sys.argv[1:]
-    {"multi-worker": multi_worker, "mirrored": mirrored}[mode](Path(output), Path(result_file), rest)
+    modes = {"multi-worker": multi_worker, "series-worker": series_worker, "mirrored": mirrored}
+    modes[mode](Path(output), Path(result_file), rest)

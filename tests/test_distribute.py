@@ -192,25 +192,25 @@ def free_ports(count: int) -> list[int]:
             handle.close()
 
 
-def start_two_workers(tmp_path, overrides, suffix: str = "") -> list:
+def start_two_workers(tmp_path, overrides, suffix: str = "", mode: str = "multi-worker") -> list:
     """Two local worker processes of one cluster (outputs in tmp_path/worker<i>); `[(process, log file)]`."""
     ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     workers = []
     for index in range(2):
         env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        command = [sys.executable, str(CHILD), "multi-worker", str(tmp_path / f"worker{index}"),
+        command = [sys.executable, str(CHILD), mode, str(tmp_path / f"worker{index}"),
                    str(tmp_path / f"result{index}"), *overrides]  # fmt: skip
         log = open(tmp_path / f"worker{index}{suffix}.log", "w", encoding="utf-8")  # the caller closes it
         workers.append((subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))
     return workers
 
 
-def run_two_workers(tmp_path, overrides) -> list[str]:
+def run_two_workers(tmp_path, overrides, mode: str = "multi-worker") -> list[str]:
     """Train with two local worker processes (outputs in tmp_path/worker<i>); returns their logs."""
     workers = []
     try:
-        workers = start_two_workers(tmp_path, overrides)
+        workers = start_two_workers(tmp_path, overrides, mode=mode)
         for process, _ in workers:
             process.wait(timeout=TIMEOUT)  # a hung collective fails here instead of hanging CI
     finally:
@@ -391,3 +391,21 @@ def test_a_worker_whose_checkpoint_does_not_read_stops_every_worker(tmp_path):
     logs = [(tmp_path / f"worker{index}.log").read_text(encoding="utf-8") for index in range(2)]
     assert all(process.returncode != 0 for process, _ in workers), logs
     assert "Cannot read the checkpoint" in logs[1] and "Another worker cannot read its checkpoint of epoch 1" in logs[0]
+
+
+@pytest.mark.slow
+def test_a_series_model_trains_on_two_workers(tmp_path):
+    """The time-series autoencoder on the same multi-worker loop: equal weights, the chief's bundle loads."""
+    from conftest import sine_series, write_series_csv
+
+    import textae
+
+    source = write_series_csv(tmp_path / "train.csv", sine_series(400, 2))
+    run_two_workers(tmp_path, [f"data.source={json.dumps(str(source))}", "train.epochs=2"], mode="series-worker")
+    weights = [np.load(tmp_path / f"result{index}.npy") for index in range(2)]
+    np.testing.assert_array_equal(weights[0], weights[1])
+    results = [json.loads((tmp_path / f"result{index}.json").read_text()) for index in range(2)]
+    assert results[0]["history"] == results[1]["history"] and len(results[0]["history"]["val_loss"]) == 2
+    detector = textae.load(tmp_path / "worker0" / "model")
+    assert detector.columns == ["v0", "v1"] and np.isfinite(detector.threshold)
+    assert results[1]["bundle_path"] is None  # only the chief writes it

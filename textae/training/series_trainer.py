@@ -105,8 +105,13 @@ def train_series(config: SeriesConfig, run_dir, *, verbose="auto", strategy=None
     train_part, validation_part = split(series, config)
     normaliser = windows.Normaliser.fit(train_part.values, train_part.observed)
     strategy = strategy or distribute.choose_strategy(config.train.strategy)
-    distribute.configure_mixed_precision(config.train.mixed_precision)
+    policy = distribute.configure_mixed_precision(config.train.mixed_precision)
     distribute.check_batch_size(config.train.batch_size, strategy)
+    print(
+        f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s); "
+        f"global batch {config.train.batch_size}; dtype policy {policy}",
+        flush=True,
+    )
     chief = distribute.is_chief(strategy)
     keras.utils.set_random_seed(config.train.seed)
     stream, train_batches = window_stream(train_part, normaliser, config, data.stride)
