@@ -336,3 +336,23 @@ def test_a_score_stride_over_the_window_is_refused():
     config.data.score_stride = config.data.window + 1
     with pytest.raises(ValueError, match="must not exceed --window"):
         config.validate()
+
+
+@pytest.mark.parametrize("cell_type", ["lstm", "gru"])
+def test_feed_previous_trains_with_scheduled_sampling_and_decodes_step_by_step(tmp_path, cell_type):
+    import textae
+    from textae.training.series_trainer import train_series
+
+    config = tiny_config(write_series_csv(tmp_path / "s.csv", sine_series(300, 1)), epochs=2)
+    config.model.feed_previous, config.model.cell_type = True, cell_type
+    config.model.sampling_schedule, config.model.sampling_k = "linear", 1.0  # from teacher forcing down
+    config.model.sampling_c = 0.01
+    result = train_series(config, tmp_path / "run", verbose=0)
+    assert 0.0 < result.history["teacher_forcing_probability"][-1] < 1.0  # scheduled sampling ran
+    detector = textae.load(result.bundle_path)
+    values = sine_series(80, 1, seed=4)
+    scores = detector.score(values)
+    assert np.isfinite(scores.step_scores).all() and scores.reconstruction.shape == (80, 1)
+    cut, _ = windows.make_windows(detector.normaliser.transform(values), detector.window, detector.window)
+    np.testing.assert_allclose(result.model.generate(result.model.encode(cut)),
+                               detector.model.generate(detector.model.encode(cut)), atol=1e-5)  # fmt: skip
