@@ -356,3 +356,14 @@ def test_feed_previous_trains_with_scheduled_sampling_and_decodes_step_by_step(t
     cut, _ = windows.make_windows(detector.normaliser.transform(values), detector.window, detector.window)
     np.testing.assert_allclose(result.model.generate(result.model.encode(cut)),
                                detector.model.generate(detector.model.encode(cut)), atol=1e-5)  # fmt: skip
+
+
+def test_series_page_without_a_series_model_says_how_to_train_one(tiny_bundle, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from textae.app import models
+
+    monkeypatch.setenv(models.MODEL_DIRS_VARIABLE, str(tiny_bundle))  # a text model only
+    monkeypatch.setenv(models.RUNS_DIR_VARIABLE, str(tmp_path / "no-runs"))
+    at = AppTest.from_string(SERIES_PAGE, default_timeout=120).run()
+    assert not at.exception and "--task timeseries" in at.info[0].value
