@@ -206,11 +206,9 @@ def start_two_workers(tmp_path, overrides, suffix: str = "", mode: str = "multi-
     return workers
 
 
-def run_two_workers(tmp_path, overrides, mode: str = "multi-worker") -> list[str]:
-    """Train with two local worker processes (outputs in tmp_path/worker<i>); returns their logs."""
-    workers = []
+def wait_for(workers, tmp_path) -> list[str]:
+    """Wait for the workers of `start_two_workers` (killing them after TIMEOUT); returns their logs."""
     try:
-        workers = start_two_workers(tmp_path, overrides, mode=mode)
         for process, _ in workers:
             process.wait(timeout=TIMEOUT)  # a hung collective fails here instead of hanging CI
     finally:
@@ -219,7 +217,13 @@ def run_two_workers(tmp_path, overrides, mode: str = "multi-worker") -> list[str
                 process.kill()
                 process.wait()
             log.close()
-    logs = [(tmp_path / f"worker{index}.log").read_text(encoding="utf-8") for index in range(2)]
+    return [(tmp_path / f"worker{index}.log").read_text(encoding="utf-8") for index in range(2)]
+
+
+def run_two_workers(tmp_path, overrides, mode: str = "multi-worker") -> list[str]:
+    """Train with two local worker processes (outputs in tmp_path/worker<i>); returns their logs."""
+    workers = start_two_workers(tmp_path, overrides, mode=mode)
+    logs = wait_for(workers, tmp_path)
     for (process, _), log in zip(workers, logs):
         assert process.returncode == 0, log[-4000:]
     assert all("CollectiveAllReduceStrategy with 2 replica(s)" in log for log in logs)
@@ -379,16 +383,7 @@ def test_a_worker_whose_checkpoint_does_not_read_stops_every_worker(tmp_path):
     checkpoints.save(model, tmp_path / "worker1" / "backup-worker-1", 1, keep=2)
     (tmp_path / "worker1" / "backup-worker-1" / "epoch-1.weights.h5").write_bytes(b"torn")
     workers = start_two_workers(tmp_path, TINY)
-    try:
-        for process, _ in workers:
-            process.wait(timeout=TIMEOUT)  # a hang fails here
-    finally:
-        for process, log in workers:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            log.close()
-    logs = [(tmp_path / f"worker{index}.log").read_text(encoding="utf-8") for index in range(2)]
+    logs = wait_for(workers, tmp_path)  # a hang fails here
     assert all(process.returncode != 0 for process, _ in workers), logs
     assert "Cannot read the checkpoint" in logs[1] and "Another worker cannot read its checkpoint of epoch 1" in logs[0]
 

@@ -27,7 +27,20 @@ from textae.tokenizer import BOS_ID, PAD_ID
 
 
 class ConfiguredModel(keras.Model):
-    """A Keras model whose settings are one dataclass, `self.model_config`: saved as its dict, loaded back."""
+    """A Keras model whose settings are one dataclass, `self.model_config`: saved as its dict, loaded back.
+
+    Subclasses build every weight in `build()` (loading calls it) and keep their metrics in `self.trackers`.
+    """
+
+    def get_build_config(self):
+        return {"built": True}
+
+    def build_from_config(self, config):
+        self.build()
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
 
     def get_config(self):
         base = super().get_config()
@@ -62,7 +75,6 @@ class TextAutoencoder(ConfiguredModel):
             config = ModelConfig(**config)
         config.validate()
         self.model_config = config
-        layer_type = recurrent.RECURRENT_LAYERS[config.cell_type]
         self.num_states = recurrent.NUM_STATES[config.cell_type]
         # N(0, 1) rather than Keras's uniform(-0.05, 0.05): with small embeddings the decoder's input is
         # dominated by the latent vector and learning stalls near the unigram loss for thousands of steps.
@@ -74,21 +86,13 @@ class TextAutoencoder(ConfiguredModel):
         )
         self.embedding_dropout = keras.layers.Dropout(config.embedding_dropout_rate)
         self.layer_dropout = keras.layers.Dropout(config.dropout_rate)
-        self.encoder_layers = []
-        for index in range(config.num_layers):
-            layer = layer_type(config.hidden_dim, return_sequences=True, return_state=True, name=f"encoder_{index}")
-            if config.bidirectional:
-                layer = keras.layers.Bidirectional(layer, name=f"bidirectional_encoder_{index}")
-            self.encoder_layers.append(layer)
+        self.encoder_layers = recurrent.stack(config, "encoder")
         latent_units = 2 * config.latent_dim if config.latent_mode == "variational" else config.latent_dim
         self.to_latent = keras.layers.Dense(latent_units, name="to_latent")
         self.to_decoder_state = keras.layers.Dense(
             config.num_layers * self.num_states * config.hidden_dim, activation="tanh", name="to_decoder_state"
         )
-        self.decoder_layers = [
-            layer_type(config.hidden_dim, return_sequences=True, return_state=True, name=f"decoder_{index}")
-            for index in range(config.num_layers)
-        ]
+        self.decoder_layers = recurrent.stack(config, "decoder")
         # The first decoder layer's input ends with the latent vector, the same at every step.
         self.decoder_layers[0].constant_input_units = config.latent_dim
         if config.tie_embeddings:
@@ -136,10 +140,7 @@ class TextAutoencoder(ConfiguredModel):
     # ----------------------------------------------------------------- decoder
     def decoder_initial_state(self, latent):
         """Per decoder layer, the list of its initial states `(B, H)`."""
-        flat = self.to_decoder_state(tf.cast(latent, self.compute_dtype))
-        pieces = tf.split(flat, self.model_config.num_layers * self.num_states, axis=-1)
-        n = self.num_states
-        return [pieces[i * n : (i + 1) * n] for i in range(self.model_config.num_layers)]
+        return recurrent.split_states(self.to_decoder_state(tf.cast(latent, self.compute_dtype)), self.model_config)
 
     def _decoder_inputs(self, latent, decoder_tokens, training):
         embedded = self.embedding_dropout(self.embedding(decoder_tokens), training=training)  # (B, T+1, E)
@@ -248,16 +249,6 @@ class TextAutoencoder(ConfiguredModel):
         if self.built and self.distribute_strategy.num_replicas_in_sync > 1:
             return
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
-    def get_build_config(self):
-        return {"built": True}
-
-    def build_from_config(self, config):
-        self.build()
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def train_step(self, data):
         return training_step.train_step(self, data)

@@ -202,3 +202,25 @@ class SimpleRNN(_FusedMixin, keras.layers.SimpleRNN):
 
 RECURRENT_LAYERS = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
 NUM_STATES = {"lstm": 2, "gru": 1, "rnn": 1}
+
+
+def stack(config, role: str) -> list:
+    """`config.num_layers` recurrent layers of `config.cell_type` named `{role}_<i>`, returning sequences and states.
+
+    The encoder's are bidirectional when `config.bidirectional` says so; a decoder's never are.
+    """
+    layer_type = RECURRENT_LAYERS[config.cell_type]
+    layers = []
+    for index in range(config.num_layers):
+        layer = layer_type(config.hidden_dim, return_sequences=True, return_state=True, name=f"{role}_{index}")
+        if role == "encoder" and config.bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_encoder_{index}")
+        layers.append(layer)
+    return layers
+
+
+def split_states(flat, config) -> list[list]:
+    """Per layer, the list of its initial states `(B, H)`, from one `(B, layers * states * H)` tensor."""
+    count = NUM_STATES[config.cell_type]
+    pieces = tf.split(flat, config.num_layers * count, axis=-1)
+    return [pieces[i * count : (i + 1) * count] for i in range(config.num_layers)]

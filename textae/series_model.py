@@ -40,16 +40,10 @@ class SeriesAutoencoder(ConfiguredModel):
             config = SeriesModelConfig(**config)
         config.validate()
         self.model_config = config
-        layer_type = recurrent.RECURRENT_LAYERS[config.cell_type]
         self.num_states = recurrent.NUM_STATES[config.cell_type]
         self.input_projection = keras.layers.Dense(config.input_dim, activation="tanh", name="input_projection")
         self.dropout = keras.layers.Dropout(config.dropout_rate)
-        self.encoder_layers = []
-        for index in range(config.num_layers):
-            layer = layer_type(config.hidden_dim, return_sequences=True, return_state=True, name=f"encoder_{index}")
-            if config.bidirectional:
-                layer = keras.layers.Bidirectional(layer, name=f"bidirectional_encoder_{index}")
-            self.encoder_layers.append(layer)
+        self.encoder_layers = recurrent.stack(config, "encoder")
         self.to_latent = keras.layers.Dense(config.latent_dim, name="to_latent")
         self.to_decoder_state = keras.layers.Dense(
             config.num_layers * self.num_states * config.hidden_dim, activation="tanh", name="to_decoder_state"
@@ -59,10 +53,7 @@ class SeriesAutoencoder(ConfiguredModel):
             if config.feed_previous
             else None
         )
-        self.decoder_layers = [
-            layer_type(config.hidden_dim, return_sequences=True, return_state=True, name=f"decoder_{index}")
-            for index in range(config.num_layers)
-        ]
+        self.decoder_layers = recurrent.stack(config, "decoder")
         if config.feed_previous:  # the latent ends every step's input: the CPU loop projects it once per window
             self.decoder_layers[0].constant_input_units = config.latent_dim
         self.output_layer = keras.layers.Dense(config.channels, dtype="float32", name="output")
@@ -84,10 +75,7 @@ class SeriesAutoencoder(ConfiguredModel):
 
     # ----------------------------------------------------------------- decoder
     def _initial_states(self, latent):
-        flat = self.to_decoder_state(tf.cast(latent, self.compute_dtype))
-        pieces = tf.split(flat, self.model_config.num_layers * self.num_states, axis=-1)
-        n = self.num_states
-        return [pieces[i * n : (i + 1) * n] for i in range(self.model_config.num_layers)]
+        return recurrent.split_states(self.to_decoder_state(tf.cast(latent, self.compute_dtype)), self.model_config)
 
     def _step_inputs(self, latent, previous, steps, training):
         """Per-step decoder inputs `(B, T, D)`: the previous values' projection (if fed) and the latent."""
@@ -155,16 +143,6 @@ class SeriesAutoencoder(ConfiguredModel):
         self.decode(self.encode(tf.zeros((1, config.window, config.channels))),
                     tf.zeros((1, config.window, config.channels)))  # fmt: skip
         self.built = True
-
-    def get_build_config(self):
-        return {"built": True}
-
-    def build_from_config(self, config):
-        self.build()
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def _terms(self, data, training):
         windows, observed = data["values"], data["observed"]
