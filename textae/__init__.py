@@ -28,14 +28,16 @@ _EXPORTS = {
     "Tokenizer": "textae.tokenizer",
     "BundleError": "textae.bundle",
 }
+_NEED_TENSORFLOW = {"textae.autoencoder", "textae.model"}  # the others are light: no TensorFlow start-up
 __all__ = [*_EXPORTS, "__version__"]
 
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        from textae import quiet
+        if _EXPORTS[name] in _NEED_TENSORFLOW:
+            from textae import quiet
 
-        quiet.start_tensorflow(argv=[])  # the host program's arguments are not ours to read
+            quiet.start_tensorflow(argv=[])  # the host program's arguments are not ours to read
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value

@@ -62,14 +62,10 @@ class SeriesAE:
         self.threshold = loaded.threshold
         self.window = loaded.config.model.window
         self._encode = tf.function(lambda x: self.model.encode(x), reduce_retracing=True)
-        self._round_trip = tf.function(self._reconstruct_batch, reduce_retracing=True)
+        self._round_trip = tf.function(lambda x: self.model.generate(self.model.encode(x)), reduce_retracing=True)
 
     def __repr__(self) -> str:
         return f"SeriesAE({self.path}, channels={self.columns}, window={self.window})"
-
-    def _reconstruct_batch(self, batch):
-        latent = self.model.encode(batch)
-        return latent, self.model.generate(latent)
 
     def example(self):
         """`(values, labels or None)` of the held-out series stored with the model, or None."""
@@ -103,22 +99,19 @@ class SeriesAE:
             mask &= observed.reshape(mask.shape)
         return filled, mask
 
-    def _run(self, values, stride):
-        normalised = self.normaliser.transform(values)
-        cut, starts = windows.make_windows(normalised, self.window, stride)
-        latents, outputs = [], []
-        for begin in range(0, len(cut), BATCH):
-            latent, output = self._round_trip(tf.constant(cut[begin : begin + BATCH]))
-            latents.append(latent.numpy())
-            outputs.append(output.numpy())
-        return cut, starts, np.concatenate(latents), np.concatenate(outputs)
+    def _windows(self, filled: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
+        return windows.make_windows(self.normaliser.transform(filled), self.window, stride)
+
+    @staticmethod
+    def _apply(function, cut: np.ndarray) -> np.ndarray:
+        """`function` (a compiled model call) over the windows `cut`, `BATCH` at a time."""
+        return np.concatenate([function(tf.constant(cut[b : b + BATCH])).numpy() for b in range(0, len(cut), BATCH)])
 
     def encode(self, values, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """`(latents (N, Z), starts (N,))`: one latent vector per window."""
         filled, _ = self.check(values)
-        cut, starts = windows.make_windows(self.normaliser.transform(filled), self.window, stride or self.window)
-        latents = [self._encode(tf.constant(cut[b : b + BATCH])).numpy() for b in range(0, len(cut), BATCH)]
-        return np.concatenate(latents), starts
+        cut, starts = self._windows(filled, stride or self.window)
+        return self._apply(self._encode, cut), starts
 
     def reconstruct(self, values, stride: int | None = None) -> np.ndarray:
         """`(T, C)`: the reconstruction in the data's units, averaged over overlapping windows."""
@@ -130,7 +123,8 @@ class SeriesAE:
         stride = stride or self.config.data.score_stride
         if not 1 <= stride <= self.window:
             raise InputError(f"stride must be between 1 and the window ({self.window}), got {stride}.")
-        cut, starts, _, outputs = self._run(filled, stride)
+        cut, starts = self._windows(filled, stride)
+        outputs = self._apply(self._round_trip, cut)
         window_mask = windows.make_windows(mask, self.window, stride)[0]
         errors = np.square(outputs - cut)
         weights = window_mask.astype(np.float32)

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from textae import files, quiet, windows
-from textae.bundle import BundleError, json_default
+from textae.bundle import json_default
 from textae.commands import UsageError
 
 SHIPPED = "series_model"
@@ -47,10 +47,7 @@ def detect(args) -> None:
     columns = tuple(args.columns)
     if not columns and not args.source.startswith("aeon:"):
         columns = tuple(detector.columns)  # the names the model was trained on
-    try:
-        series = series_data.load_series(args.source, split=args.split, columns=columns)
-    except series_data.SeriesError as error:
-        raise BundleError(str(error)) from None  # one `textae: error:` line, like every user error
+    series = series_data.load_series(args.source, split=args.split, columns=columns)  # a SeriesError is one line
     for line in series.report:
         print(f"textae: {line}", file=sys.stderr)
     result = detector.score(series.values, series.observed)

@@ -78,16 +78,22 @@ def load_aeon(name: str, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
     return (x[:, None] if x.ndim == 1 else x), np.asarray(y).astype(int)
 
 
-def _read_table(source: str, dataset_config: str | None, split: str):
+def read_table_file(file, name: str):
+    """A DataFrame from a .csv, .tsv or .parquet file (a path or a file object; `name` gives the format)."""
     import pandas as pd
 
+    suffix = Path(name).suffix.lower()
+    if suffix == ".parquet":
+        return pd.read_parquet(file)
+    return pd.read_csv(file, sep="\t" if suffix == ".tsv" else ",")
+
+
+def _read_table(source: str, dataset_config: str | None, split: str):
     path = Path(source).expanduser()
     if path.suffix.lower() in FILE_SUFFIXES:
         if not path.is_file():
             raise SeriesError(f"No file at {source}; pass a .csv, .tsv or .parquet file.")
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+        return read_table_file(path, path.name)
     import datasets
 
     try:

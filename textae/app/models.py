@@ -14,7 +14,7 @@ import streamlit as st
 from textae import explorer, files
 from textae.bundle import CONFIG_FILE, LATENTS_FILE, MODEL_FILE, BundleError, load_latents, shipped_model_dir, task_of
 
-REPO_DIR = files.working_dir()  # relative paths are taken from here
+WORKING_DIR = files.working_dir()  # relative paths are taken from here
 MODEL_DIRS_VARIABLE = "TEXTAE_MODEL_DIRS"
 RUNS_DIR_VARIABLE = "TEXTAE_RUNS_DIR"
 CORPUS_SIZE = explorer.SIZE  # sentences on the Explore map
@@ -27,11 +27,11 @@ def is_model_folder(path: Path) -> bool:
 
 def _resolve(path: str) -> Path:
     candidate = Path(path).expanduser()
-    return (candidate if candidate.is_absolute() else REPO_DIR / candidate).resolve()
+    return (candidate if candidate.is_absolute() else WORKING_DIR / candidate).resolve()
 
 
 def _label(path: Path) -> str:
-    return str(path.relative_to(REPO_DIR)) if path.is_relative_to(REPO_DIR) else str(path)
+    return str(path.relative_to(WORKING_DIR)) if path.is_relative_to(WORKING_DIR) else str(path)
 
 
 def discover_models(environ=os.environ, task: str = "text") -> dict[str, Path]:

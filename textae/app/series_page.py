@@ -38,8 +38,6 @@ def _score(_detector, model_key: str, values: np.ndarray, observed: np.ndarray |
 
 def _uploaded(detector):
     """`(values, observed, labels, columns)` from an uploaded file, or None (with a message) when there is none."""
-    import pandas as pd
-
     from textae import series_data
 
     upload = st.file_uploader("Series file", type=["csv", "tsv", "parquet"], key="series_upload",
@@ -48,10 +46,7 @@ def _uploaded(detector):
     if upload is None:
         st.info("Upload a file to score it, or choose the example above.")
         return None
-    data = upload.getvalue()
-    frame = pd.read_parquet(io.BytesIO(data)) if upload.name.endswith(".parquet") else pd.read_csv(
-        io.BytesIO(data), sep="\t" if upload.name.endswith(".tsv") else ","
-    )  # fmt: skip
+    frame = series_data.read_table_file(io.BytesIO(upload.getvalue()), upload.name)
     columns = tuple(detector.columns) if set(detector.columns) <= set(frame.columns) else ()
     series = series_data.series_from_frame(frame, upload.name, columns=columns)
     return series.values, series.observed, series.labels, series.columns
