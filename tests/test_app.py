@@ -7,6 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from textae import examples
 from textae.app import inputs, models, render
 from textae.bundle import save_latents
 
@@ -68,8 +69,9 @@ def test_reconstruct_shows_the_reconstruction(app, tiny_sentences_trained):
 def test_example_button_fills_in_and_reconstructs(app):
     app.button(key="example_0").click().run()
     assert not app.exception
-    assert app.text_area(key="reconstruct_text").value == "He counted the ticks of the clock"
-    assert "**Input** &nbsp; He counted the ticks of the clock" in _markdown(app)
+    first = examples.EVERYDAY[0]
+    assert app.text_area(key="reconstruct_text").value == first
+    assert f"**Input** &nbsp; {render.escape(first)}" in _markdown(app)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from textae import examples
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -195,7 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--output", type=Path, default=REPO / "assets" / "screenshot.png")
     parser.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
-    parser.add_argument("--sentences", nargs="+", default=["He counted the ticks of the clock", "A bad reaction."])
+    parser.add_argument("--sentences", nargs="+", default=list(examples.EVERYDAY[:2]))
     parser.add_argument("--page", choices=("sentences", "timeseries"), default="sentences")
     parser.add_argument("--zoom", action="store_true", help="timeseries: the view around the highest score")
     args = parser.parse_args()

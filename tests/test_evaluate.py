@@ -112,3 +112,24 @@ def test_text_report_prints_the_by_length_table(tiny_bundle, capsys):
     out = capsys.readouterr().out
     assert "| tokens | sentences | share | exact match | BLEU |" in out
     assert "| 1–8 |" in out and "| 33–48 |" in out
+
+
+def test_a_mix_is_reported_by_source(tiny_bundle, tiny_sentences_trained, tmp_path, capsys):
+    """A dataset with a `source` column (a training.mix folder) gets figures per source, by length too."""
+    import gzip
+    import json as json_module
+
+    rows = [{"text": text, "source": "left" if i % 3 else "right"} for i, text in enumerate(tiny_sentences_trained)]
+    with gzip.open(tmp_path / "test.jsonl.gz", "wt", encoding="utf-8") as file:
+        file.write("".join(json_module.dumps(row) + "\n" for row in rows))
+    assert evaluate.main(["--model", str(tiny_bundle), "--dataset", str(tmp_path), "--json"]) == 0
+    results = json_module.loads(capsys.readouterr().out)
+    by_source = results["by_source"]
+    assert set(by_source) == {"left", "right"}
+    assert by_source["left"]["sentences"] + by_source["right"]["sentences"] == results["sentences"]
+    assert by_source["right"]["sentences"] == len(rows[::3])
+    assert (
+        sum(entry["sentences"] for entry in by_source["left"]["by_length"].values()) == by_source["left"]["sentences"]
+    )
+    assert evaluate.main(["--model", str(tiny_bundle), "--dataset", str(tmp_path)]) == 0
+    assert "| source | sentences | exact match |" in capsys.readouterr().out

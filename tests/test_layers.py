@@ -22,7 +22,8 @@ LAYERS = (
     ("loading", "textae.data textae.series_data"),
     (
         "inference",
-        "textae.autoencoder textae.text_input textae.results textae.encoding textae.decoding textae.series\n"
+        "textae.autoencoder textae.text_input textae.results textae.correction textae.encoding textae.decoding\n"
+        " textae.series"
         " textae.series_bundle",
     ),
     ("search", "textae.beam_search"),  # decoding.py's beam search, in a file of its own
@@ -31,7 +32,7 @@ LAYERS = (
     ("model", "textae.model textae.training_step textae.schedules textae.losses textae.optimizers textae.series_model"),
     ("layers", "textae.recurrent textae.lstm"),
     ("text", "textae.tokenizer"),
-    ("base", "textae textae.config textae.files textae.kernels textae.quiet textae.series_config"),
+    ("base", "textae textae.config textae.examples textae.files textae.kernels textae.quiet textae.series_config"),
 )
 RANK = {name: rank for rank, (_, names) in enumerate(LAYERS) for name in names.split()}
 

@@ -277,3 +277,20 @@ def test_decoder_step_with_step_weights_matches_the_keras_cell(float32_policy_af
             assert got.dtype == want.dtype
             np.testing.assert_allclose(np.float32(got), np.float32(want), atol=atol)
         tokens = tf.argmax(logits, -1, output_type=tf.int32)
+
+
+def test_decoder_word_dropout_replaces_only_real_tokens_after_bos_and_only_in_training():
+    import tensorflow as tf
+
+    from textae.config import ModelConfig
+    from textae.model import TextAutoencoder
+    from textae.tokenizer import BOS_ID, PAD_ID, UNK_ID
+
+    model = TextAutoencoder(ModelConfig(vocab_size=50, embedding_dim=4, hidden_dim=4, latent_dim=4,
+                                        decoder_word_dropout_rate=0.5))  # fmt: skip
+    tokens = tf.constant([[BOS_ID] + [7] * 200 + [PAD_ID] * 50] * 4, tf.int32)
+    dropped = model.drop_decoder_words(tokens, training=True).numpy()
+    assert (dropped[:, 0] == BOS_ID).all() and (dropped[:, 201:] == PAD_ID).all()
+    share = (dropped[:, 1:201] == UNK_ID).mean()
+    assert 0.4 < share < 0.6 and set(dropped[:, 1:201].ravel()) == {7, UNK_ID}
+    assert (model.drop_decoder_words(tokens, training=False).numpy() == tokens.numpy()).all()

@@ -185,3 +185,14 @@ def test_training_stream_passes_are_whole_shuffled_and_resumable_at_any_batch():
     resumed = list(training_stream(ids, 8, seed=1, first_pass=1, skip_batches=5, word_dropout_rate=0.2).take(per_pass))
     for got, want in zip(resumed, batches[per_pass + 5 : 2 * per_pass + 5]):  # noise included
         np.testing.assert_array_equal(got[0]["encoder_tokens"].numpy(), want[0]["encoder_tokens"].numpy())
+
+
+def test_long_sentences_are_oversampled_by_their_token_count():
+    import numpy as np
+
+    from textae.training.inputs import oversample_long
+
+    ids = [np.arange(n) for n in (3, 17, 20, 5)]
+    more, repeated = oversample_long(ids, long_tokens=17, repeats=3)
+    assert repeated == 2 and sorted(len(row) for row in more) == [3, 5, 17, 17, 17, 20, 20, 20]
+    assert oversample_long(ids, 17, 1) == (ids, 0)

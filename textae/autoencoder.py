@@ -20,7 +20,8 @@ import numpy as np
 from textae import encoding, metrics, text_input
 from textae import latent as latent_space
 from textae.bundle import Bundle, default_model_dir, load_bundle, task_of
-from textae.decoding import DecodingSettings, decode
+from textae.correction import decode
+from textae.decoding import DecodingSettings
 from textae.results import Decoded, InterpolationStep, Reconstruction
 from textae.text_input import InputError  # noqa: F401  (part of this module's interface)
 

@@ -53,6 +53,8 @@ class DataConfig:
     deduplicate: bool = _setting(True, "drop repeated sentences")
     min_tokens: int = _setting(1, "drop sentences with fewer tokens")
     max_tokens: int = _setting(48, "drop sentences with more tokens")
+    long_tokens: int = _setting(17, "sentences of this many tokens or more are --long-repeats times in each pass")
+    long_repeats: int = _setting(1, "passes' copies of each long sentence (1: no oversampling)")
     # Denoising noise on the encoder input (Shen et al. 2020).
     word_dropout_rate: float = _setting(0.0, "denoising: drop each encoder token with this probability")
     word_blank_rate: float = _setting(0.0, "denoising: replace each encoder token by <unk> with this probability")
@@ -72,6 +74,9 @@ class ModelConfig:
     bidirectional: bool = _setting(True, "bidirectional encoder")
     reverse_encoder_input: bool = _setting(False, "feed the encoder the sentence backwards")
     embedding_dropout_rate: float = _setting(0.0, "dropout on embeddings")
+    decoder_word_dropout_rate: float = _setting(
+        0.0, "replace each decoder input token by <unk> with this probability while training (Bowman et al. 2016)"
+    )
     dropout_rate: float = _setting(0.0, "dropout between layers and before the output")
     tie_embeddings: bool = _setting(False, "output projection shares the embedding matrix")
     latent_mode: str = _setting("deterministic", "deterministic or variational")
@@ -102,7 +107,8 @@ class ModelConfig:
         _choice(self, "sampling_schedule", SAMPLING_SCHEDULES)
         _choice(self, "sampling_mode", SAMPLING_MODES)
         _choice(self, "kl_schedule", KL_SCHEDULES)
-        for name in ("embedding_dropout_rate", "dropout_rate", "sampling_min", "label_smoothing"):
+        for name in ("embedding_dropout_rate", "decoder_word_dropout_rate", "dropout_rate", "sampling_min",
+                     "label_smoothing"):  # fmt: skip
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}.")
@@ -151,6 +157,9 @@ class TrainConfig:
     steps_per_epoch: int | None = _setting(None, "batches per epoch (default: the whole data)")
     validation_size: int = _setting(2000, "validation sentences at most")
     max_minutes: float | None = _setting(None, "stop after this much wall time, keeping the model")
+    init_from: str | None = _setting(
+        None, "start from this model folder's weights and tokenizer, carrying on its step count (training.increments)"
+    )
 
 
 @dataclasses.dataclass

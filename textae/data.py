@@ -8,6 +8,7 @@ turns those strings into the sentences a model trains on.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,7 +55,8 @@ def load_texts(
       builder their extension selects (.txt/.txt.gz, .csv, .tsv, .json,
       .jsonl, .parquet). Local files form one split, so `split` is ignored.
     - `dataset` naming a folder written by `save_to_disk`: that dataset, or
-      `split` of a saved `DatasetDict`.
+      `split` of a saved `DatasetDict`; or a folder of split files
+      (`train.jsonl.gz`, `validation.jsonl.gz`, ... as `training.mix` writes): that split's file.
     - `dataset` any other string: a Hugging Face hub dataset.
     - neither: `split` ("train", "validation" or "test") of the shipped corpus.
 
@@ -156,10 +158,46 @@ def _load_shipped(split: str, streaming: bool):
     return _load_files([str(path)], streaming)
 
 
+def split_files(path: Path) -> dict[str, Path]:
+    """A folder of split files (`train.jsonl.gz`, `test.txt`, ...: a split name and a data suffix), by split."""
+    found = {}
+    for file in sorted(path.iterdir()) if path.is_dir() else ():
+        name = file.name.split(".", 1)[0]
+        if file.is_file() and name and _suffix(file.name) in BUILDERS:
+            found.setdefault(name, file)
+    return found
+
+
+def has_split(dataset: str | None, split: str) -> bool:
+    """Whether a local folder dataset (split files or `save_to_disk`) has `split`; False for anything else."""
+    if dataset is None or not Path(dataset).expanduser().is_dir():
+        return False
+    path = Path(dataset).expanduser()
+    if (path / "dataset_dict.json").exists():
+        return split in json.loads((path / "dataset_dict.json").read_text(encoding="utf-8")).get("splits", [])
+    return split in split_files(path)
+
+
+def has_column(dataset: str | None, split: str, column: str) -> bool:
+    """Whether a local dataset (`dataset` a folder or file) has `column`; False for the shipped corpus and the hub."""
+    if dataset is None or not Path(dataset).expanduser().exists():
+        return False
+    try:
+        return column in _string_columns(open_dataset(dataset, split=split))[0]
+    except DataError:
+        return False
+
+
 def _load_folder(path: Path, split: str):
+    by_split = split_files(path)
+    if by_split and not (path / "dataset_dict.json").exists() and not (path / "state.json").exists():
+        if split not in by_split:
+            raise DataError(f"The folder {str(path)!r} has split files {', '.join(by_split)}; got split {split!r}.")
+        return _load_files([str(by_split[split])], streaming=False)
     if not any((path / name).exists() for name in ("dataset_dict.json", "dataset_info.json", "state.json")):
         raise DataError(
-            f"{str(path)!r} is a folder but not one written by Dataset.save_to_disk. "
+            f"{str(path)!r} is a folder but neither one written by Dataset.save_to_disk nor one of split files "
+            "(train.jsonl.gz, test.txt, ...). "
             f"Pass the files inside it with --data-files instead ({LOCAL_HINT})."
         )
     try:
@@ -224,6 +262,8 @@ def text_column_name(loaded, text_column: str | None = None) -> str:
     """
     columns, string_columns = _string_columns(loaded)
     if text_column is None:
+        if len(string_columns) > 1 and "text" in string_columns:
+            return "text"  # the usual name (a mix's rows are {"text", "source"})
         if len(string_columns) != 1:
             found = ", ".join(string_columns) if string_columns else "none"
             raise DataError(

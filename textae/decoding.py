@@ -45,6 +45,8 @@ class DecodingSettings:
         top_k: sample among the k most likely tokens only; 0 turns it off.
         top_p: nucleus sampling, the smallest set of tokens with this much mass; 1 turns it off.
         seed: makes sampling reproducible; None draws from TensorFlow's global generator.
+        correction_steps: re-encode the output and correct the latent this many times, keeping the
+            candidate whose re-encoding is nearest the latent (`textae.correction`); 0 turns it off.
     """
 
     method: str = "greedy"
@@ -55,12 +57,13 @@ class DecodingSettings:
     top_k: int = 0
     top_p: float = 1.0
     seed: int | None = None
+    correction_steps: int = 0
 
     def validate(self) -> None:
         """Raise ValueError naming the first impossible setting."""
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}.")
-        for name, minimum in (("max_length", 1), ("beam_width", 1), ("top_k", 0)):
+        for name, minimum in (("max_length", 1), ("beam_width", 1), ("top_k", 0), ("correction_steps", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")

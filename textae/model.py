@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from textae import lstm, recurrent, training_step
 from textae.config import ModelConfig
-from textae.tokenizer import BOS_ID, PAD_ID
+from textae.tokenizer import BOS_ID, PAD_ID, UNK_ID
 
 
 class ConfiguredModel(keras.Model):
@@ -142,7 +142,18 @@ class TextAutoencoder(ConfiguredModel):
         """Per decoder layer, the list of its initial states `(B, H)`."""
         return recurrent.split_states(self.to_decoder_state(tf.cast(latent, self.compute_dtype)), self.model_config)
 
+    def drop_decoder_words(self, decoder_tokens, training):
+        """While training, each decoder input token but the first (`<s>`) becomes `<unk>` with probability
+        `decoder_word_dropout_rate` (Bowman et al. 2016: the decoder must read the latent, not the prefix)."""
+        rate = self.model_config.decoder_word_dropout_rate
+        if not training or rate <= 0:
+            return decoder_tokens
+        drop = tf.random.uniform(tf.shape(decoder_tokens)) < rate
+        drop &= tf.not_equal(decoder_tokens, PAD_ID) & tf.not_equal(decoder_tokens, BOS_ID)
+        return tf.where(drop, tf.constant(UNK_ID, decoder_tokens.dtype), decoder_tokens)
+
     def _decoder_inputs(self, latent, decoder_tokens, training):
+        decoder_tokens = self.drop_decoder_words(decoder_tokens, training)
         embedded = self.embedding_dropout(self.embedding(decoder_tokens), training=training)  # (B, T+1, E)
         steps = tf.shape(decoder_tokens)[1]
         repeated = tf.repeat(tf.cast(latent, embedded.dtype)[:, None, :], steps, axis=1)  # (B, T+1, Z)
@@ -207,6 +218,7 @@ class TextAutoencoder(ConfiguredModel):
         Returns:
             `(logits (B, V) float32, new states)`.
         """
+        tokens = self.drop_decoder_words(tf.convert_to_tensor(tokens, tf.int32), training)
         embedded = self.embedding_dropout(self.embedding(tokens), training=training)  # (B, E)
         x = tf.concat([embedded, tf.cast(latent, embedded.dtype)], axis=-1)
         weights = None if training else weights

@@ -41,7 +41,7 @@ def split_by_length(metrics: dict) -> tuple[dict, dict]:
         section = metrics.get(split)
         if isinstance(section, dict) and section.get("by_length"):
             tables[split] = section["by_length"]
-            metrics[split] = {key: value for key, value in section.items() if key != "by_length"}
+            metrics[split] = {key: value for key, value in section.items() if key not in ("by_length", "by_source")}
     return metrics, tables
 
 
@@ -83,6 +83,28 @@ def length_table(by_length: dict) -> list[str]:
             f"| {label.replace('-', '–')} | {entry['sentences']:,} | {entry['share']:.0%} | {entry['exact_match']:.3f} "
             f"| {entry['bleu']:.1f} | {entry['teacher_forced_token_accuracy']:.3f} "
             f"| {entry['free_running_token_accuracy']:.3f} |"
+        )
+    return lines
+
+
+def source_table(by_source: dict) -> list[str]:
+    """Figures by source (`training.evaluate`'s `by_source`): exact match overall and per length bucket."""
+    buckets = list(ordered_buckets(next(iter(by_source.values()))["by_length"])) if by_source else []
+    lines = [
+        "| source | sentences | exact match | BLEU | "
+        + " | ".join(f"EM {b.replace('-', '–')}" for b in buckets)
+        + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(buckets),
+    ]
+    for name, entry in by_source.items():
+        cells = []
+        for bucket in buckets:
+            cell = entry["by_length"][bucket]
+            cells.append(f"{cell['exact_match']:.3f} ({cell['sentences']:,})" if cell["sentences"] else "–")
+        lines.append(
+            f"| {name} | {entry['sentences']:,} | {entry['exact_match']:.3f} | {entry['bleu']:.1f} | "
+            + " | ".join(cells)
+            + " |"
         )
     return lines
 
@@ -148,6 +170,17 @@ def render_model_card(config: Config, metrics: dict | None = None, notes: str = 
         ]
         if split == "test":
             lines += ["", f"![Exact match and BLEU by sentence length]({BY_LENGTH_PLOT})"]
+        by_source = ((all_metrics or {}).get(split) or {}).get("by_source")
+        if by_source:
+            lines += [
+                "",
+                f"### By source ({split} split)",
+                "",
+                "Greedy exact match per source of the training mix (`training.mix`), overall and by length in "
+                "tokens (sentences in brackets).",
+                "",
+                *source_table(by_source),
+            ]
     if (all_metrics or {}).get("attributes"):
         lines += [
             "",

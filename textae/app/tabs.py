@@ -13,15 +13,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from textae import examples
 from textae import latent as latent_space
 from textae.app import inputs, render
 
-EXAMPLES = (  # from the shipped corpus's test split
-    "He counted the ticks of the clock",
-    "A baby bed with sides and rockers.",
-    "He enjoyed selling but he hated the travel",
-    "A Chinese green tea with twisted leaves.",
-)
+EXAMPLES = examples.EVERYDAY  # written for the app, and kept out of every training mix (textae.examples)
 ANOMALY_HELP = (
     "**Anomaly score** is the reconstruction's negative log-likelihood per token (in nats): how surprised the "
     "decoder is by each true next token when it is fed the sentence's own latent vector. Sentences like the "
@@ -57,7 +53,7 @@ def reconstruct_tab(autoencoder, model_key: str, settings) -> None:
         with st.form("reconstruct"):
             text = st.text_area("Sentences, one per line", key="reconstruct_text", height=130, max_chars=5000)
             submitted = st.form_submit_button("Reconstruct", type="primary")
-        st.caption("Or try an example from the corpus's test split:")
+        st.caption("Or try one of these everyday sentences (none of them was in the training data):")
         for index, example in enumerate(EXAMPLES):
             st.button(example, key=f"example_{index}", on_click=_use_example, args=(example,), type="tertiary")
     with result_column:

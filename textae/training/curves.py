@@ -48,10 +48,12 @@ class LengthCurves(keras.callbacks.Callback):
         validation_ids: the fixed validation sample, tokenized.
         max_tokens: the model's length limit (it sets the buckets).
         log_dir: the run's TensorBoard folder.
+        step_offset: steps done before this run (an --init-from increment), added to each point's step.
     """
 
-    def __init__(self, tokenizer, validation_ids, max_tokens: int, log_dir: str):
+    def __init__(self, tokenizer, validation_ids, max_tokens: int, log_dir: str, step_offset: int = 0):
         super().__init__()
+        self.step_offset = step_offset  # the steps of earlier increments (--init-from)
         self.tokenizer = tokenizer
         self.validation_ids = list(validation_ids)
         self.max_tokens = max_tokens
@@ -84,7 +86,7 @@ class LengthCurves(keras.callbacks.Callback):
             return
         point = {
             "epoch": epoch + 1,
-            "step": int(self.model.optimizer.iterations.numpy()),
+            "step": self.step_offset + int(self.model.optimizer.iterations.numpy()),
             "minutes": round(self.offset + (time.monotonic() - self.start) / 60.0, 3),
             "loss": results["loss"],
             "exact_match": results["exact_match"],

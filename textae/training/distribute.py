@@ -98,14 +98,16 @@ def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
     return set()
 
 
-def configure_mixed_precision(mode: str = "auto", flags: set[str] | None = None) -> str:
+def configure_mixed_precision(mode: str = "auto", flags: set[str] | None = None, measure=None) -> str:
     """Set Keras's global dtype policy; returns the policy name.
 
     `on` (or `float16`) is `mixed_float16`, `bfloat16` is `mixed_bfloat16`, `off` is float32.
-    `auto` uses `mixed_float16` on GPUs (tensor cores), `mixed_bfloat16` on CPUs with
-    bfloat16 units (`BFLOAT16_CPU_FLAGS`; `flags` stands in for the CPU's own), and float32
-    on other CPUs, where half precision is emulated and slower. Weights stay float32, and
-    the output logits and the loss are float32 in every policy.
+    `auto` uses `mixed_float16` on GPUs (tensor cores) and float32 on CPUs without bfloat16
+    units (half precision is emulated there, and slower). On CPUs with bfloat16 units
+    (`BFLOAT16_CPU_FLAGS`; `flags` stands in for the CPU's own) bfloat16 is faster for some
+    models and slower for others, so `auto` asks `measure()` ("bfloat16" or "off", see
+    `training.precision`), and without one keeps float32, which is never the slower choice by
+    surprise. Weights stay float32, and the output logits and the loss are float32 in every policy.
     """
     if mode not in MIXED_PRECISION:
         raise ValueError(f"--mixed-precision must be one of {', '.join(MIXED_PRECISION)}; got {mode!r}.")
@@ -113,7 +115,7 @@ def configure_mixed_precision(mode: str = "auto", flags: set[str] | None = None)
         if tf.config.list_physical_devices("GPU"):
             mode = "float16"
         elif set(BFLOAT16_CPU_FLAGS) & (cpu_flags() if flags is None else flags):
-            mode = "bfloat16"
+            mode = measure() if measure is not None else "off"
         else:
             mode = "off"
     policy = {"on": "mixed_float16", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}.get(mode, "float32")

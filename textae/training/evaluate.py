@@ -13,8 +13,10 @@ delta = 0.01).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import time
 
 from textae import quiet  # noqa: E402
 from textae.training import program_name  # noqa: E402
@@ -24,33 +26,46 @@ quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up
 import numpy as np  # noqa: E402
 
 from textae import bundle as bundle_lib  # noqa: E402
-from textae import cleaning, data, decoding, encoding, metrics, model_card, pipeline  # noqa: E402
+from textae import cleaning, correction, data, decoding, encoding, metrics, model_card, pipeline  # noqa: E402
 
 
-def evaluate(loaded: bundle_lib.Bundle, texts: list[str], batch_size: int = 256) -> dict:
-    """Metrics of `loaded` on `texts` (sentences over the model's length limit are skipped)."""
+def evaluate(loaded: bundle_lib.Bundle, texts: list[str], batch_size: int = 256, sources=None, settings=None) -> dict:
+    """Metrics of `loaded` on `texts` (sentences over the model's length limit are skipped).
+
+    `sources` (one name per text, e.g. a mix's `source` column) adds `by_source`: the same figures, by
+    length too, for each source's sentences.
+    """
     model, tokenizer, config = loaded.model, loaded.tokenizer, loaded.config
     ids, report = pipeline.tokenize_texts(tokenizer, texts, min_tokens=1, max_tokens=config.data.max_tokens)
     if not ids:
         raise ValueError("No sentence is short enough for this model; check the data or its --max-tokens.")
+    if sources is not None:
+        sources = [sources[index] for index in report["kept_indices"]]
     results = {"sentences": len(ids), "skipped_too_long": report["too_long"]}
-    results.update(measure(model, tokenizer, ids, config.data.max_tokens, batch_size=batch_size))
+    results.update(
+        measure(
+            model, tokenizer, ids, config.data.max_tokens, batch_size=batch_size, sources=sources, settings=settings
+        )
+    )
     return results
 
 
 def measure(
-    model, tokenizer, ids: list, max_tokens: int, batch_size: int = 256, examples: int = 5, lengths=None, buckets=None
-) -> dict:
+    model, tokenizer, ids: list, max_tokens: int, batch_size: int = 256, examples: int = 5, lengths=None, buckets=None,
+    sources=None, settings=None,
+) -> dict:  # fmt: skip
     """Overall and per-length-bucket metrics of `model` on tokenized sentences `ids`.
 
     Returns a dict of the overall figures plus `by_length`: one entry per bucket of
     `metrics.length_buckets(max_tokens)` (every bucket present, `sentences` 0 when empty)
     with `share`, `exact_match`, `bleu`, the token accuracies and `loss`. `lengths` and
     `buckets` replace the token lengths and their buckets (for example words, to compare
-    models with different tokenizers on the same sentences).
+    models with different tokenizers on the same sentences). `sources` (a name per sentence)
+    adds `by_source`: per name, its `sentences`, the overall figures and `by_length`. `settings`
+    (`DecodingSettings`) replace greedy decoding (their `max_length` is set from `max_tokens`).
     """
     terms, means = encoding.teacher_forced(model, ids, batch_size)
-    references, hypotheses = _greedy_reconstructions(model, ids, max_tokens, batch_size, means)
+    references, hypotheses = _reconstructions(model, ids, max_tokens, batch_size, means, settings)
     reference_texts = tokenizer.decode(references)
     hypothesis_texts = tokenizer.decode(hypotheses)
     lengths = np.array([len(row) for row in ids] if lengths is None else lengths)
@@ -68,32 +83,45 @@ def measure(
             "bleu": metrics.corpus_bleu(ref_texts, hyp_texts),
         }
 
+    def by_length(selected: np.ndarray) -> dict:
+        table = {}
+        for low, high in buckets or metrics.length_buckets(max_tokens):
+            rows = selected[(lengths[selected] >= low) & (lengths[selected] <= high)]
+            entry = {"tokens": [low, high], "sentences": int(len(rows)), "share": len(rows) / max(len(selected), 1)}
+            if len(rows):
+                entry.update(figures(rows))
+            table[metrics.bucket_label((low, high))] = entry
+        return table
+
     everything = np.arange(len(ids))
     results = figures(everything)
     results["perplexity"] = metrics.perplexity(results["loss"])
     if model.model_config.latent_mode == "variational":
         results["kl"] = float(terms["kl_sum"].sum()) / len(ids)
         results["active_units"] = metrics.active_units(means, delta=0.01)
-    by_length = {}
-    for low, high in buckets or metrics.length_buckets(max_tokens):
-        rows = everything[(lengths >= low) & (lengths <= high)]
-        entry = {"tokens": [low, high], "sentences": int(len(rows)), "share": len(rows) / len(ids)}
-        if len(rows):
-            entry.update(figures(rows))
-        by_length[metrics.bucket_label((low, high))] = entry
-    results["by_length"] = by_length
+    results["by_length"] = by_length(everything)
+    if sources is not None:
+        names = np.array(sources, dtype=object)
+        results["by_source"] = {
+            name: {"sentences": int((names == name).sum()), **figures(everything[names == name]),
+                   "by_length": by_length(everything[names == name])}
+            for name in sorted(set(sources))
+        }  # fmt: skip
     results["examples"] = [
         {"input": a, "reconstruction": b} for a, b in list(zip(reference_texts, hypothesis_texts))[:examples]
     ]
     return results
 
 
-def _greedy_reconstructions(model, ids: list, max_tokens: int, batch_size: int, means: np.ndarray):
-    """Reference and greedy-decoded token lists of every sentence, in order."""
-    settings = decoding.DecodingSettings(max_length=max_tokens + 8)
+SOURCE_COLUMN = "source"
+
+
+def _reconstructions(model, ids: list, max_tokens: int, batch_size: int, means: np.ndarray, settings=None):
+    """Reference and decoded (greedy unless `settings` say otherwise) token lists of every sentence, in order."""
+    settings = dataclasses.replace(settings or decoding.DecodingSettings(), max_length=max_tokens + 8)
     references, hypotheses = [], []
     for start in range(0, len(ids), batch_size):
-        result = decoding.decode(model, means[start : start + batch_size], settings)
+        result = correction.decode(model, means[start : start + batch_size], settings)
         for row, reference in enumerate(ids[start : start + batch_size]):
             references.append([int(t) for t in reference])
             hypotheses.append([int(t) for t in result.tokens[row, : result.lengths[row]]])
@@ -105,9 +133,26 @@ def held_out_texts(loaded: bundle_lib.Bundle, dataset=None, split: str = "test",
 
     `dataset` None is the shipped corpus; `source` takes `data.load_texts`'s other arguments.
     """
+    return held_out_rows(loaded, dataset, split, limit, **source)[0]
+
+
+def held_out_rows(loaded: bundle_lib.Bundle, dataset=None, split: str = "test", limit=None, **source):
+    """`(texts, sources)`: as `held_out_texts`, with each text's source name when the data has a `source`
+    column (a mix from `training.mix`; sources None otherwise). Cleaning is per source, so the two stay aligned.
+    """
     raw = data.load_texts(dataset, split=split, limit=limit, **source)
-    texts, _ = cleaning.clean_texts(raw, lowercase=loaded.config.data.lowercase, limit=limit)
-    return texts
+    lowercase = loaded.config.data.lowercase
+    names = None
+    if not source.get("data_files") and data.has_column(dataset, split, SOURCE_COLUMN):
+        names = data.load_texts(dataset, split=split, limit=limit, text_column=SOURCE_COLUMN)
+    if names is None:
+        return cleaning.clean_texts(raw, lowercase=lowercase, limit=limit)[0], None
+    texts, sources = [], []
+    for name in sorted(set(names)):
+        cleaned, _ = cleaning.clean_texts([t for t, n in zip(raw, names) if n == name], lowercase=lowercase)
+        texts += cleaned
+        sources += [name] * len(cleaned)
+    return texts, sources
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-files", nargs="+", default=(), help="local text/csv/json/parquet files")
     parser.add_argument("--limit", type=int, help="evaluate at most this many sentences")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--method", default="greedy", choices=decoding.METHODS, help="decoding of the reconstructions")
+    parser.add_argument("--beam-width", type=int, default=4, help="beams per sentence (--method beam)")
+    parser.add_argument(
+        "--correction-steps", type=int, default=0,
+        help="re-encode and correct the latent this many times, keeping the nearest candidate (textae.correction)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -131,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit is not None and args.limit <= 0:
             raise ValueError(f"--limit must be positive, got {args.limit}.")
         loaded = bundle_lib.load_bundle(args.model)
-        texts = held_out_texts(
+        texts, sources = held_out_rows(
             loaded,
             args.dataset,
             dataset_config=args.dataset_config,
@@ -140,7 +191,13 @@ def main(argv: list[str] | None = None) -> int:
             data_files=tuple(args.data_files),
             limit=args.limit,
         )
-        results = evaluate(loaded, texts, batch_size=args.batch_size)
+        settings = decoding.DecodingSettings(
+            method=args.method, beam_width=args.beam_width, correction_steps=args.correction_steps
+        )
+        settings.validate()
+        started = time.perf_counter()
+        results = evaluate(loaded, texts, batch_size=args.batch_size, sources=sources, settings=settings)
+        results["decoding"] = {**dataclasses.asdict(settings), "seconds": round(time.perf_counter() - started, 1)}
     except (ValueError, OSError) as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         return 2
@@ -149,9 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"Model {args.model} on {results['sentences']:,} sentences ({results['skipped_too_long']} too long, skipped)")
     for key, value in results.items():
-        if key not in ("examples", "sentences", "skipped_too_long", "by_length"):
+        if key not in ("examples", "sentences", "skipped_too_long", "by_length", "by_source", "decoding"):
             print(f"  {key:32s} {value:.4f}" if isinstance(value, float) else f"  {key:32s} {value}")
     print("\n" + "\n".join(model_card.length_table(results["by_length"])) + "\n")
+    if "by_source" in results:
+        print("\n".join(model_card.source_table(results["by_source"])) + "\n")
     for example in results["examples"]:
         print(f"  {example['input']}\n    → {example['reconstruction']}")
     return 0

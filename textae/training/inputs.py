@@ -52,8 +52,11 @@ def load_sentences(config: Config) -> tuple[list[str], list[str], list[str]]:
     texts, cleaned = cleaning.clean_texts(raw, limit=settings.limit, **clean)
     report = [f"training text: {cleaned.summary()}"]
     shipped = settings.dataset is None and not settings.data_files
-    if shipped:
-        validation_raw = data.load_texts(None, split="validation")
+    own_split = (
+        not settings.data_files and data.has_split(settings.dataset, "validation") and settings.split != "validation"
+    )
+    if shipped or own_split:  # the shipped corpus, or a local folder with a validation split (a mix)
+        validation_raw = data.load_texts(settings.dataset, split="validation", text_column=settings.text_column)
         validation, _ = cleaning.clean_texts(validation_raw, **clean)
     else:
         validation = [text for text in texts if _is_validation(text)]
@@ -67,7 +70,8 @@ def load_sentences(config: Config) -> tuple[list[str], list[str], list[str]]:
     # A fixed sample that represents the split whatever order the text came in (hash order; the shipped
     # corpus is stored in that order, so there it is simply the first sentences).
     validation = sorted(validation, key=corpus.order_key)[: config.train.validation_size]
-    report.append(f"validation: {len(validation):,} sentences ({'shipped split' if shipped else 'hash-held-out 3%'})")
+    where = "shipped split" if shipped else "the dataset's validation split" if own_split else "hash-held-out 3%"
+    report.append(f"validation: {len(validation):,} sentences ({where})")
     return texts, validation, report
 
 
@@ -93,7 +97,21 @@ def prepare(config: Config, tokenizer: Tokenizer | None = None) -> PreparedData:
     )
     if not train_ids:
         raise data.DataError(f"No training sentence has {config.data.min_tokens}–{config.data.max_tokens} tokens.")
+    train_ids, repeated = oversample_long(train_ids, config.data.long_tokens, config.data.long_repeats)
+    if repeated:
+        report.append(
+            f"long sentences: {repeated:,} of {config.data.long_tokens}+ tokens, "
+            f"seen {config.data.long_repeats}x per pass"
+        )
     return PreparedData(tokenizer, train_ids, validation_ids, kept_validation, report)
+
+
+def oversample_long(ids: list[np.ndarray], long_tokens: int, repeats: int) -> tuple[list[np.ndarray], int]:
+    """`ids` with every sentence of `long_tokens` or more tokens `repeats` times (the copies appended)."""
+    if repeats <= 1 or long_tokens <= 0:
+        return ids, 0
+    long = [row for row in ids if len(row) >= long_tokens]
+    return ids + long * (repeats - 1), len(long)
 
 
 def make_datasets(prepared: PreparedData, config: Config):

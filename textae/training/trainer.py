@@ -29,7 +29,7 @@ from textae.model import TextAutoencoder
 from textae.optimizers import FusedAdam
 from textae.tokenizer import Tokenizer
 from textae.training import callbacks as run_callbacks
-from textae.training import curves, distribute, inputs, loop, projector, resume
+from textae.training import curves, distribute, increments, inputs, loop, precision, projector, resume
 
 
 @dataclasses.dataclass
@@ -43,8 +43,17 @@ class TrainResult:
     resumed_from_step: int = 0  # batches of epoch resumed_from_epoch + 1 done before the resume
 
 
-def learning_rate(config: Config, steps_per_epoch: int | None = None):
-    """The learning rate or its schedule: optional linear warm-up, then constant or cosine decay."""
+def learning_rate(config: Config, steps_per_epoch: int | None = None, start_step: int = 0):
+    """The learning rate or its schedule: optional linear warm-up, then constant or cosine decay.
+
+    `start_step` > 0 (an --init-from run) reads the schedule that many steps on, re-warmed
+    (`increments.ContinuedSchedule`).
+    """
+    rate = _learning_rate(config, steps_per_epoch)
+    return increments.ContinuedSchedule(rate, start_step) if start_step else rate
+
+
+def _learning_rate(config: Config, steps_per_epoch: int | None = None):
     train = config.train
     if train.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
         raise ValueError(
@@ -72,10 +81,10 @@ def learning_rate(config: Config, steps_per_epoch: int | None = None):
     )
 
 
-def make_optimizer(config: Config, steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
+def make_optimizer(config: Config, steps_per_epoch: int | None = None, start_step: int = 0):
     train = config.train
     clip = {"global_clipnorm": train.clipnorm} if train.clipnorm and train.clipnorm > 0 else {}
-    rate = learning_rate(config, steps_per_epoch)
+    rate = learning_rate(config, steps_per_epoch, start_step)
     if train.optimizer == "adam":  # the fused kernel is one of textae's CPU kernels (textae.kernels)
         return (FusedAdam if kernels.fast() else keras.optimizers.Adam)(rate, **clip)
     if train.optimizer == "sgd":
@@ -83,12 +92,15 @@ def make_optimizer(config: Config, steps_per_epoch: int | None = None) -> keras.
     raise ValueError(f"--optimizer must be adam or sgd, got {train.optimizer!r}.")
 
 
-def build_model(config: Config, strategy, steps_per_epoch: int | None = None) -> TextAutoencoder:
-    """The model and optimizer, created inside the strategy's scope."""
+def build_model(config: Config, strategy, steps_per_epoch: int | None = None, start=None) -> TextAutoencoder:
+    """The model and optimizer, created inside the strategy's scope; `start` (--init-from) gives the weights."""
     with strategy.scope():
         model = TextAutoencoder(config.model)
         model.build()
-        model.compile(optimizer=make_optimizer(config, steps_per_epoch), jit_compile=False)
+        if start is not None:
+            increments.copy_weights(start, model)
+        optimizer = make_optimizer(config, steps_per_epoch, start.steps if start is not None else 0)
+        model.compile(optimizer=optimizer, jit_compile=False)
         model.optimizer.build(model.trainable_variables)
     return model
 
@@ -125,23 +137,26 @@ def train(
     run_dir = Path(run_dir)
     config.model.validate()
     strategy = strategy or distribute.choose_strategy(config.train.strategy)
-    policy = distribute.configure_mixed_precision(config.train.mixed_precision)
     distribute.check_batch_size(config.train.batch_size, strategy)
     chief = distribute.is_chief(strategy)
     keras.utils.set_random_seed(config.train.seed)
 
+    start = increments.load_start(config.train.init_from, config) if config.train.init_from else None
     tokenizer_path = run_dir / "tokenizer.model"
-    tokenizer = None
+    tokenizer = start.loaded.tokenizer if start is not None else None
     if tokenizer_path.exists():  # a resumed run keeps its own, if it was made with the same settings
         _check_same_tokenizer(run_dir, config)
         tokenizer = Tokenizer.load(tokenizer_path)
     prepared = inputs.prepare(config, tokenizer)
     run_dir.mkdir(parents=True, exist_ok=True)
     if chief:
-        if tokenizer is None:
+        if not tokenizer_path.exists():  # a new run's own, or the one an --init-from bundle brought
             prepared.tokenizer.save(tokenizer_path)
         write_atomic(run_dir / "config.json", (config.to_json() + "\n").encode("utf-8"))
     train_ds, validation_ds = inputs.make_datasets(prepared, config)
+    policy = distribute.configure_mixed_precision(
+        config.train.mixed_precision, measure=lambda: _measure_precision(config, train_ds)
+    )
     for line in prepared.report + [run_callbacks.padding_report(train_ds)]:
         print(line, flush=True)
     print(
@@ -152,24 +167,37 @@ def train(
 
     batch_size = config.train.batch_size
     sizes = tuple(pipeline.num_batches(ids, batch_size) for ids in (prepared.train_ids, prepared.validation_ids))
-    model = build_model(config, strategy, steps_per_epoch=sizes[0])
+    model = build_model(config, strategy, steps_per_epoch=sizes[0], start=start)
     print(f"model: {model.count_params():,} parameters", flush=True)
     log_dir = str(run_dir / "logs")
+    step_offset = 0
+    if start is not None:
+        step_offset = start.steps
+        if chief:
+            increments.seed_curves(start, Path(log_dir))
+        print(f"init-from: {start.path} after {start.steps:,} steps; the schedule goes on from there", flush=True)
 
     def save(logs, epoch, validation=None):
         if chief:
             metrics = {key: float(value) for key, value in logs.items()}
             metrics.update(epochs=epoch, train_seconds=round(time.monotonic() - started, 1))
-            metrics["optimizer_steps"] = int(model.optimizer.iterations.numpy())  # a resumed run's total too
+            # A resumed run's total too, and with --init-from the steps of the increments before it.
+            metrics["optimizer_steps"] = step_offset + int(model.optimizer.iterations.numpy())
+            if start is not None:
+                metrics["init_from"] = {"path": str(start.path), "steps": start.steps}
             if validation:  # the by-length figures of the fixed validation sample, for the card and the app
                 metrics["validation"] = validation
             notes = f"Trained for {epoch} epoch(s) in {run_dir}."
             card = bundle.render_model_card(config, metrics, notes=notes, command=command)
-            bundle.save_bundle(run_dir / "model", inference_copy(model), prepared.tokenizer, config, metrics, card)
+            curve = increments.read_log_curves(Path(log_dir))
+            bundle.save_bundle(
+                run_dir / "model", inference_copy(model), prepared.tokenizer, config, metrics, card,
+                extra_files={increments.CURVES_FILE: curve} if curve else None,
+            )  # fmt: skip
 
     step = 0
     if distribute.is_multi_worker(strategy):
-        guard, callback_list = _callbacks(prepared, config, run_dir, log_dir, save, chief)
+        guard, callback_list = _callbacks(prepared, config, run_dir, log_dir, save, chief, step_offset)
         history, nan, resumed = loop.fit_multi_worker(
             model, strategy, train_ds, validation_ds, config, run_dir, callback_list, guard, sizes=sizes
         )
@@ -178,7 +206,7 @@ def train(
         # interrupting training" after every validation pass.
         validation_ds = validation_ds.apply(tf.data.experimental.assert_cardinality(sizes[1]))
         history, nan, (resumed, step) = _fit(model, validation_ds, prepared, config, run_dir, log_dir, save, verbose,
-                                             sizes[0])  # fmt: skip
+                                             sizes[0], step_offset)  # fmt: skip
 
     if chief and not nan and (run_dir / "model").exists():
         count = 2000
@@ -191,7 +219,25 @@ def train(
     return TrainResult(model_path, history, nan, resumed, seconds, model, step)
 
 
-def _callbacks(prepared, config, run_dir, log_dir, save, chief: bool = True) -> tuple:
+def _measure_precision(config: Config, train_ds) -> str:
+    """--mixed-precision auto on a bfloat16 CPU: time this model in both policies (cached; `training.precision`)."""
+    model = config.model
+    key = (
+        f"text vocabulary {model.vocab_size} embedding {model.embedding_dim} hidden {model.hidden_dim} latent "
+        f"{model.latent_dim} layers {model.num_layers} {model.cell_type} bidirectional {model.bidirectional} "
+        f"tied {model.tie_embeddings} batch {config.train.batch_size}"
+    )
+    batch = next(iter(train_ds))
+    build = lambda: build_model(config, tf.distribute.get_strategy())  # noqa: E731
+    mode, record = precision.choose(key, lambda policy: precision.time_steps(build, batch, policy))
+    print(
+        f"mixed precision auto: bfloat16 runs {record['speedup']:.2f}x float32's speed here; using {mode}", flush=True
+    )
+    keras.utils.set_random_seed(config.train.seed)  # measured or cached, the run starts from the same weights
+    return mode
+
+
+def _callbacks(prepared, config, run_dir, log_dir, save, chief: bool = True, step_offset: int = 0) -> tuple:
     """`(guard, callbacks)` of a run, for `fit` and the multi-worker loop alike.
 
     Off the chief (another worker of a multi-worker run) only those that decide something: the NaN
@@ -202,7 +248,7 @@ def _callbacks(prepared, config, run_dir, log_dir, save, chief: bool = True) -> 
     length_curves = None
     if chief:
         length_curves = curves.LengthCurves(
-            prepared.tokenizer, prepared.validation_ids, config.data.max_tokens, log_dir
+            prepared.tokenizer, prepared.validation_ids, config.data.max_tokens, log_dir, step_offset
         )
     best = _bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf
     writer = run_callbacks.BundleWriter(
@@ -234,8 +280,9 @@ def plateau_callbacks(config) -> list:
     return found
 
 
-def _fit(model, validation_ds, prepared, config, run_dir, log_dir, save, verbose, batches_per_pass: int):
-    guard, callback_list = _callbacks(prepared, config, run_dir, log_dir, save)
+def _fit(model, validation_ds, prepared, config, run_dir, log_dir, save, verbose, batches_per_pass: int,
+         step_offset: int = 0):  # fmt: skip
+    guard, callback_list = _callbacks(prepared, config, run_dir, log_dir, save, step_offset=step_offset)
     # An epoch is one pass over the data, or --steps-per-epoch batches of the endless stream of passes.
     steps = config.train.steps_per_epoch or batches_per_pass
 
