@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from textae.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 
 def make_batch(sentences, length=None):

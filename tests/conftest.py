@@ -90,8 +90,8 @@ def tiny_sentences() -> list[str]:
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tiny_sentences):
     """A 100-piece tokenizer without byte fallback, trained on `tiny_sentences`."""
-    from textae.config import TokenizerConfig
-    from textae.tokenizer import Tokenizer
+    from textae.text.config import TokenizerConfig
+    from textae.text.tokenizer import Tokenizer
 
     return Tokenizer.train(tiny_sentences, TokenizerConfig(vocab_size=100, byte_fallback=False))
 
@@ -107,7 +107,7 @@ def tiny_sentences_trained(tiny_sentences, tiny_tokenizer) -> list[str]:
     Sentences with a character outside the tiny vocabulary (an `<unk>`, e.g. a rare
     digit) are skipped: no model could reproduce them exactly.
     """
-    from textae.tokenizer import UNK_ID
+    from textae.text.tokenizer import UNK_ID
 
     known = [s for s, ids in zip(tiny_sentences, tiny_tokenizer.encode(tiny_sentences)) if UNK_ID not in ids]
     return known[:TINY_TRAINED_COUNT]
@@ -122,10 +122,10 @@ def tiny_bundle(tmp_path_factory, tiny_tokenizer, tiny_sentences_trained):
     """
     import keras
 
-    from textae.bundle import save_bundle
-    from textae.config import Config, ModelConfig, TokenizerConfig
-    from textae.model import TextAutoencoder
-    from textae.pipeline import make_dataset
+    from textae.text.bundle import save_bundle
+    from textae.text.config import Config, ModelConfig, TokenizerConfig
+    from textae.text.model import TextAutoencoder
+    from textae.text.pipeline import make_dataset
 
     keras.utils.set_random_seed(0)
     model_config = ModelConfig(
@@ -176,7 +176,7 @@ def write_series_csv(path, values, extra=None):
 @pytest.fixture(scope="session")
 def tiny_series_run(tmp_path_factory):
     """A `TrainResult` of the tiny time-series preset, 6 epochs on a two-channel sine series (seconds)."""
-    from textae.series_config import series_preset
+    from textae.series.config import series_preset
     from textae.training.series_trainer import train_series
 
     folder = tmp_path_factory.mktemp("series")

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def tiny_config(overrides: list[str]):
-    from textae.config import preset
+    from textae.text.config import preset
 
     config = preset("tiny")
     for item in overrides:
@@ -69,7 +69,7 @@ def multi_worker(output: Path, result_path: Path, overrides: list[str]) -> None:
 def series_worker(output: Path, result_path: Path, overrides: list[str]) -> None:
     import numpy as np
 
-    from textae.series_config import series_preset
+    from textae.series.config import series_preset
     from textae.training.series_trainer import train_series
 
     config = series_preset("tiny")

@@ -7,9 +7,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from textae import examples
 from textae.app import inputs, models, render
-from textae.bundle import save_latents
+from textae.text import examples
+from textae.text.bundle import save_latents
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -232,8 +232,8 @@ def test_a_replaced_model_folder_is_loaded_again(tiny_bundle, tiny_sentences_tra
     """Training replaces runs/*/model after every epoch: the next run of the script must use the new model."""
     import keras
 
-    from textae.bundle import load_bundle, save_bundle
-    from textae.model import TextAutoencoder
+    from textae.text.bundle import load_bundle, save_bundle
+    from textae.text.model import TextAutoencoder
 
     path = tmp_path / "run" / "model"
     shutil.copytree(tiny_bundle, path)

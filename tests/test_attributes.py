@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from textae import attributes
+from textae.text import attributes
 from textae.training import attributes as build_attributes
 
 

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from textae.autoencoder import InputError, TextAE, load
-from textae.decoding import DecodingSettings
+from textae.errors import InputError
+from textae.loading import load
+from textae.text.autoencoder import TextAE
+from textae.text.decoding import DecodingSettings
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from textae import examples
+from textae.text import examples
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from textae import bulk
+from textae.text import bulk
 
 
 @pytest.fixture(scope="module")

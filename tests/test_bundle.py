@@ -6,8 +6,10 @@ import shutil
 import numpy as np
 import pytest
 
-from textae import bundle, files
-from textae.bundle import BundleError, load_bundle, save_bundle
+from textae import bundle as core_bundle
+from textae import files
+from textae.text import bundle
+from textae.text.bundle import BundleError, load_bundle, save_bundle
 
 
 @pytest.fixture
@@ -65,14 +67,14 @@ def test_failed_rename_puts_the_old_folder_back(tiny_bundle, tmp_path, monkeypat
     loaded = load_bundle(tiny_bundle)
     target = tmp_path / "model"
     save_bundle(target, loaded.model, loaded.tokenizer, loaded.config, card="good")
-    real_rename = bundle.os.rename
+    real_rename = core_bundle.os.rename
 
     def rename(source, destination):
         if ".tmp-" in str(source):  # moving the new folder into place
             raise OSError("crash while swapping")
         real_rename(source, destination)
 
-    monkeypatch.setattr(bundle.os, "rename", rename)
+    monkeypatch.setattr(core_bundle.os, "rename", rename)
     with pytest.raises(OSError, match="swapping"):
         save_bundle(target, loaded.model, loaded.tokenizer, loaded.config, card="bad")
     monkeypatch.undo()
@@ -82,7 +84,7 @@ def test_failed_rename_puts_the_old_folder_back(tiny_bundle, tmp_path, monkeypat
 
 def test_package_exports():
     import textae
-    from textae.autoencoder import TextAE
+    from textae.text.autoencoder import TextAE
 
     assert textae.TextAE is TextAE and callable(textae.load)
     assert {"Config", "ModelConfig", "TextAutoencoder", "Tokenizer"} <= set(dir(textae))

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from textae import files
-from textae.config import ModelConfig
-from textae.model import TextAutoencoder
-from textae.pipeline import training_stream
+from textae.text.config import ModelConfig
+from textae.text.model import TextAutoencoder
+from textae.text.pipeline import training_stream
 from textae.training import callbacks, checkpoints, resume
 
 

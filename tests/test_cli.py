@@ -171,7 +171,7 @@ def test_user_errors_are_one_line(runs, name, message):
 
 
 def test_help_lists_commands():
-    from textae.cli import build_parser
+    from textae.cli.main import build_parser
 
     help_text = build_parser().format_help()
     for command in ("reconstruct", "interpolate", "encode", "score", "neighbours", "sample"):
@@ -179,7 +179,7 @@ def test_help_lists_commands():
 
 
 def test_in_process_neighbours_and_sample(tiny_bundle, tiny_sentences_trained, tmp_path, capsys):
-    from textae.cli import main
+    from textae.cli.main import main
 
     candidates = tmp_path / "candidates.txt"
     candidates.write_text("\n".join(tiny_sentences_trained))
@@ -195,7 +195,7 @@ def test_in_process_neighbours_and_sample(tiny_bundle, tiny_sentences_trained, t
 
 
 def test_reconstruct_reads_stdin_skipping_blank_lines(tiny_bundle, tiny_sentences_trained, monkeypatch, capsys):
-    from textae.cli import main
+    from textae.cli.main import main
 
     a, b = tiny_sentences_trained[:2]
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{a}\n\n  {b}\n"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from textae import bundle, correction, decoding, encoding
+from textae.text import bundle, correction, decoding, encoding
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_correction_is_never_further_from_the_latent_than_plain_decoding(loaded,
 
 
 def test_correction_keeps_exact_reconstructions(loaded, tiny_sentences_trained):
-    from textae.autoencoder import TextAE
+    from textae.text.autoencoder import TextAE
 
     autoencoder = TextAE(loaded)
     settings = decoding.DecodingSettings(correction_steps=2)

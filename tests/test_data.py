@@ -1,4 +1,4 @@
-"""Tests for textae.data (loading every local format, hub errors) and textae.cleaning."""
+"""Tests for textae.data (loading every local format, hub errors) and textae.text.cleaning."""
 
 import gzip
 import json
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from textae import data
-from textae.cleaning import CleaningReport, clean_texts
 from textae.data import DataError, load_texts
+from textae.text.cleaning import CleaningReport, clean_texts
 
 SENTENCES = ["The cat sat on the mat.", "A dog barked loudly.", "Birds sing at dawn."]
 

@@ -1,4 +1,4 @@
-"""Tests for textae.decoding on a tiny autoencoder overfitted to eight sentences."""
+"""Tests for textae.text.decoding on a tiny autoencoder overfitted to eight sentences."""
 
 import dataclasses
 
@@ -8,11 +8,11 @@ import pytest
 import tensorflow as tf
 from batches import make_batch
 
-from textae import decoding
-from textae.config import ModelConfig
-from textae.decoding import DecodingSettings
-from textae.model import TextAutoencoder
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from textae.text import decoding
+from textae.text.config import ModelConfig
+from textae.text.decoding import DecodingSettings
+from textae.text.model import TextAutoencoder
+from textae.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 GREEDY = DecodingSettings(method="greedy", max_length=10)
 

@@ -128,8 +128,8 @@ def test_a_bfloat16_train_step_keeps_float32_weights_logits_and_a_finite_loss():
     import keras
     import tensorflow as tf
 
-    from textae.config import preset
-    from textae.model import TextAutoencoder
+    from textae.text.config import preset
+    from textae.text.model import TextAutoencoder
 
     try:
         distribute.configure_mixed_precision("bfloat16")
@@ -283,7 +283,7 @@ def test_custom_loop_resumes_and_stops_on_nan_in_process(tmp_path, capsys):
     """The multi-worker loop's own bookkeeping, run under the default strategy in this process."""
     import tensorflow as tf
 
-    from textae.config import preset
+    from textae.text.config import preset
     from textae.training import callbacks, inputs, loop, trainer
 
     config = preset("tiny")

@@ -70,7 +70,7 @@ def test_held_out_texts_are_cleaned_like_the_models_training_text():
     """`training.ship` and `python -m training.evaluate` both read the test split through this function."""
     import types
 
-    from textae.config import Config
+    from textae.text.config import Config
 
     config = Config()
     config.data.lowercase = True
@@ -98,7 +98,7 @@ def test_json_report_has_every_length_bucket(tiny_bundle):
 
 
 def test_by_length_figures_add_up_to_the_overall_ones(tiny_bundle, tiny_sentences_trained):
-    from textae import bundle
+    from textae.text import bundle
 
     loaded = bundle.load_bundle(tiny_bundle)
     report = evaluate.evaluate(loaded, tiny_sentences_trained + ["A much longer sentence " * 3])

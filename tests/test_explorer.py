@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textae import explorer
+from textae.text import explorer
 
 
 def test_explorer_sentences_are_distinct_validation_sentences_the_model_takes(tiny_bundle):

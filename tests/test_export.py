@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from textae import decoding, export
+from textae.text import decoding, export
 
 # Runs in a fresh interpreter that never imports textae (only TensorFlow, and tensorflow_text for its op).
 CHILD = r"""

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from textae.config import preset
+from textae.text.config import preset
 from textae.training import increments, precision, train, trainer
 
 QUICK = ["--preset", "tiny", "--limit", "300", "--epochs", "1", "--steps-per-epoch", "4", "--mixed-precision", "off"]
@@ -32,7 +32,7 @@ def test_init_from_carries_weights_tokenizer_steps_and_curve(tmp_path):
 
 
 def test_init_from_starts_from_the_bundles_weights(tmp_path):
-    from textae import bundle
+    from textae.text import bundle
 
     first = tmp_path / "first"
     assert train.main([*QUICK, "--output", str(first)]) == 0

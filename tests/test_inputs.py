@@ -3,7 +3,7 @@
 from collections import Counter
 
 from textae import data
-from textae.config import preset
+from textae.text.config import preset
 from textae.training import corpus, inputs
 
 

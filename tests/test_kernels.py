@@ -8,10 +8,11 @@ import pytest
 import tensorflow as tf
 from batches import make_batch
 
-from textae import kernels, losses, lstm, training_step
-from textae.config import ModelConfig
-from textae.model import TextAutoencoder
+from textae import kernels, lstm
 from textae.optimizers import FusedAdam
+from textae.text import losses, training_step
+from textae.text.config import ModelConfig
+from textae.text.model import TextAutoencoder
 
 SENTENCES = [[5, 6, 7, 8], [9, 10, 11], [12, 13, 14, 15, 16, 17]]
 

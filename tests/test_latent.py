@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from textae import latent
+from textae.text import latent
 
 
 def unit(vector):

@@ -9,41 +9,34 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Top to bottom. A module may import its own layer and the layers below it, never one above.
-# Reading and preparing a corpus sits above the inference facade: loading and using a model never needs it.
+# Top to bottom: the folders are the layers. A module may import its own layer and the layers below it, never one
+# above, and never a sibling package of its own layer: text and series never see each other, nor do the app, the
+# command line and training.
 LAYERS = (
-    ("training", "training textae.training"),
-    (
-        "interface",
-        "app textae.app textae.cli textae.__main__ textae.commands textae.command_inputs textae.export\n"
-        " textae.series_commands",
-    ),
-    ("corpus", "textae.explorer textae.attributes textae.bulk textae.pipeline textae.noise textae.cleaning"),
-    ("loading", "textae.data textae.series_data"),
-    (
-        "inference",
-        "textae.autoencoder textae.text_input textae.results textae.correction textae.encoding textae.decoding\n"
-        " textae.series"
-        " textae.series_bundle",
-    ),
-    ("search", "textae.beam_search"),  # decoding.py's beam search, in a file of its own
-    ("measures", "textae.latent textae.metrics textae.windows"),  # pure NumPy: geometry, metrics, series windows
-    ("bundle", "textae.bundle textae.model_card"),
-    ("model", "textae.model textae.training_step textae.schedules textae.losses textae.optimizers textae.series_model"),
-    ("layers", "textae.recurrent textae.lstm"),
-    ("text", "textae.tokenizer"),
-    ("base", "textae textae.config textae.examples textae.files textae.kernels textae.quiet textae.series_config"),
+    ("entry points", "app training textae.__main__ textae.app textae.cli textae.training"),
+    ("loading", "textae.loading"),  # the one place below the entry points that sees both halves
+    ("halves", "textae.text textae.series"),
+    ("core", "textae"),
 )
 RANK = {name: rank for rank, (_, names) in enumerate(LAYERS) for name in names.split()}
+# Entry points that are another's thin alias: the checkout's `training` package (textae.training's path), `python -m
+# textae` (the command line) and the checkout's app.py (the app's page).
+ALLOWED_SIBLINGS = {("training", "textae.training"), ("textae.__main__", "textae.cli"), ("app", "textae.app")}
 
 
-def layer_of(module: str) -> int | None:
-    """The rank of `module`'s layer (0 is the top): its own entry, or its package's."""
+def owner(module: str) -> str | None:
+    """The LAYERS entry `module` belongs to: the longest listed name that is it or its package."""
     parts = module.split(".")
     for end in range(len(parts), 0, -1):
         if ".".join(parts[:end]) in RANK:
-            return RANK[".".join(parts[:end])]
+            return ".".join(parts[:end])
     return None
+
+
+def layer_of(module: str) -> int | None:
+    """The rank of `module`'s layer (0 is the top)."""
+    found = owner(module)
+    return None if found is None else RANK[found]
 
 
 def project_modules() -> dict[str, Path]:
@@ -69,14 +62,18 @@ def imported_modules(source: str, known: set[str]) -> list[tuple[int, str]]:
 
 
 def upward_imports(module: str, source: str, known: set[str]) -> list[str]:
-    """One message per import of a layer above `module`'s own."""
-    own = layer_of(module)
-    return [
-        f"{module} (line {line}) imports {target}, from the {LAYERS[layer_of(target)][0]} layer above its own "
-        f"({LAYERS[own][0]})"
-        for line, target in imported_modules(source, known)
-        if layer_of(target) < own
-    ]
+    """One message per import of a layer above `module`'s own, or of a sibling package of its layer."""
+    own, problems = layer_of(module), []
+    for line, target in imported_modules(source, known):
+        mine, theirs = owner(module), owner(target)
+        if layer_of(target) < own:
+            problems.append(
+                f"{module} (line {line}) imports {target}, from the {LAYERS[layer_of(target)][0]} layer above its "
+                f"own ({LAYERS[own][0]})"
+            )
+        elif layer_of(target) == own and mine != theirs and (mine, theirs) not in ALLOWED_SIBLINGS:
+            problems.append(f"{module} (line {line}) imports {target}, a sibling ({theirs}) in its own layer")
+    return problems
 
 
 def test_every_module_has_a_layer():
@@ -95,13 +92,21 @@ def test_no_module_imports_a_layer_above_its_own():
 @pytest.mark.parametrize(
     ("module", "source"),
     [
-        ("textae.autoencoder", "from textae.pipeline import pad_batch\n"),  # inference padding from the tf.data module
-        ("textae.bundle", "def f():\n    from textae import data\n"),  # a model folder reading the corpus
-        ("textae.data", "from textae.cleaning import DataError\n"),  # the loading layer's error from above it
-        ("textae.model", "import textae.autoencoder\n"),
-        ("textae.tokenizer", "from textae.training import trainer\n"),
+        ("textae.series.autoencoder", "from textae.text.inputs import InputError\n"),  # a half borrowing the other's
+        ("textae.text.bundle", "def f():\n    from textae.series import model\n"),  # even inside a function
+        ("textae.bundle", "from textae.text.tokenizer import Tokenizer\n"),  # the core reaching up into a half
+        ("textae.text.model", "import textae.loading\n"),
+        ("textae.text.tokenizer", "from textae.training import trainer\n"),
+        ("textae.cli.text", "from textae.app import render\n"),  # one entry point reaching into another
     ],
 )
 def test_the_cut_links_would_be_caught(module, source):
     problems = upward_imports(module, source, set(project_modules()))
     assert len(problems) == 1 and module in problems[0]
+
+
+def test_the_halves_sit_side_by_side_with_matching_names():
+    """The same concept has the same file name in both halves."""
+    text = {file.stem for file in (ROOT / "textae" / "text").glob("*.py")}
+    series = {file.stem for file in (ROOT / "textae" / "series").glob("*.py")}
+    assert {"config", "model", "autoencoder", "bundle"} <= text & series

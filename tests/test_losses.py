@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from textae.losses import correct_predictions, sparse_cross_entropy
+from textae.text.losses import correct_predictions, sparse_cross_entropy
 
 
 def _both(labels, logits):
@@ -60,7 +60,7 @@ def test_correct_predictions_match_the_arg_max():
 
 @pytest.mark.parametrize("vocab", [4000, 97, 64, 100])
 def test_argmax_matches_tensorflow_including_ties(vocab):
-    from textae.losses import argmax
+    from textae.text.losses import argmax
 
     rng = np.random.default_rng(4)
     logits = rng.normal(size=(33, vocab)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""Tests for textae.metrics on small hand-made inputs."""
+"""Tests for textae.text.metrics on small hand-made inputs."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sacrebleu
 
-from textae import metrics
+from textae.text import metrics
 
 
 def test_token_accuracy_counts_tokens_and_the_end_position():
@@ -76,7 +76,7 @@ def test_perplexity():
 
 
 def test_length_buckets_follow_the_model_limit():
-    from textae.metrics import bucket_label, length_buckets
+    from textae.text.metrics import bucket_label, length_buckets
 
     assert length_buckets(48) == [(1, 8), (9, 16), (17, 24), (25, 32), (33, 48)]
     assert length_buckets(20) == [(1, 8), (9, 16), (17, 20)]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from textae import data, examples
+from textae import data
+from textae.text import examples
 from textae.training import mix
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"

@@ -8,10 +8,10 @@ import pytest
 import tensorflow as tf
 from batches import make_batch
 
-from textae import training_step
-from textae.config import ModelConfig
-from textae.model import TextAutoencoder
-from textae.tokenizer import PAD_ID
+from textae.text import training_step
+from textae.text.config import ModelConfig
+from textae.text.model import TextAutoencoder
+from textae.text.tokenizer import PAD_ID
 
 # Sentences of token ids (no <s>/</s>) for a vocabulary of 30.
 SENTENCES = [[5, 6, 7, 8], [9, 10], [11, 12, 13, 14, 15, 16], [17]]
@@ -235,7 +235,7 @@ def test_tiny_model_overfits_32_sentences(cell_type, latent_mode):
     terms = training_step.loss_terms(model, batch, training=False)  # the latent mean in variational mode
     assert terms["correct"].numpy() == terms["tokens"].numpy()
 
-    decoding = pytest.importorskip("textae.decoding")
+    decoding = pytest.importorskip("textae.text.decoding")
     mean, _ = model.encode(batch[0]["encoder_tokens"])
     result = decoding.decode(model, mean.numpy(), decoding.DecodingSettings(max_length=10))
     decoded = [row[:length].tolist() for row, length in zip(result.tokens, result.lengths)]
@@ -282,9 +282,9 @@ def test_decoder_step_with_step_weights_matches_the_keras_cell(float32_policy_af
 def test_decoder_word_dropout_replaces_only_real_tokens_after_bos_and_only_in_training():
     import tensorflow as tf
 
-    from textae.config import ModelConfig
-    from textae.model import TextAutoencoder
-    from textae.tokenizer import BOS_ID, PAD_ID, UNK_ID
+    from textae.text.config import ModelConfig
+    from textae.text.model import TextAutoencoder
+    from textae.text.tokenizer import BOS_ID, PAD_ID, UNK_ID
 
     model = TextAutoencoder(ModelConfig(vocab_size=50, embedding_dim=4, hidden_dim=4, latent_dim=4,
                                         decoder_word_dropout_rate=0.5))  # fmt: skip

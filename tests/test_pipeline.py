@@ -1,4 +1,4 @@
-"""Tests for textae.pipeline: tokenizing once and building bucketed batches."""
+"""Tests for textae.text.pipeline: tokenizing once and building bucketed batches."""
 
 import gzip
 import itertools
@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 
 from textae import data
-from textae.config import TokenizerConfig
-from textae.pipeline import BUCKET_BOUNDARIES, make_dataset, num_batches, padding_fraction, tokenize_texts
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
+from textae.text.config import TokenizerConfig
+from textae.text.pipeline import BUCKET_BOUNDARIES, make_dataset, num_batches, padding_fraction, tokenize_texts
+from textae.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_noise(token_ids):
 
 
 def test_noise_functions_bounds():
-    from textae.noise import local_shuffle, word_dropout
+    from textae.text.noise import local_shuffle, word_dropout
 
     tokens = tf.range(10, 40, dtype=tf.int32)
     for step in range(20):
@@ -169,7 +169,7 @@ def test_shuffle_draws_from_the_whole_set_from_the_first_batch():
 
 
 def test_training_stream_passes_are_whole_shuffled_and_resumable_at_any_batch():
-    from textae.pipeline import training_stream
+    from textae.text.pipeline import training_stream
 
     rng = np.random.default_rng(0)
     ids = [list(rng.integers(5, 50, size=int(rng.integers(1, 40)))) for _ in range(100)]

@@ -3,7 +3,7 @@
 import io
 import json
 
-from textae.metrics import length_buckets
+from textae.text.metrics import length_buckets
 from textae.training import curves, plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

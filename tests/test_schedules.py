@@ -8,10 +8,11 @@ import pytest
 import tensorflow as tf
 from batches import make_batch
 
-from textae import schedules, training_step
-from textae.config import ModelConfig
-from textae.model import TextAutoencoder
-from textae.tokenizer import BOS_ID, PAD_ID
+from textae import schedules
+from textae.text import training_step
+from textae.text.config import ModelConfig
+from textae.text.model import TextAutoencoder
+from textae.text.tokenizer import BOS_ID, PAD_ID
 
 STEPS = [0, 1, 10, 100, 1000, 5000, 100_000]
 SENTENCES = [[5, 6, 7, 8, 9], [10, 11], [12, 13, 14, 15, 16, 17, 18], [19]]

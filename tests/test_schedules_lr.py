@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from textae import training_step
-from textae.config import preset
-from textae.model import TextAutoencoder
+from textae.text import training_step
+from textae.text.config import preset
+from textae.text.model import TextAutoencoder
 from textae.training import trainer
 
 

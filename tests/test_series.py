@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from conftest import sine_series, write_series_csv
 
-from textae import series_data, windows
-from textae.series_config import SeriesConfig, series_preset
+from textae.series import data as series_data
+from textae.series import windows
+from textae.series.config import SeriesConfig, series_preset
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -80,7 +81,7 @@ def test_regions_threshold_and_the_ucr_criterion():
 def test_masked_mse_ignores_unobserved_values():
     import tensorflow as tf
 
-    from textae.series_model import masked_mse
+    from textae.series.model import masked_mse
 
     target = tf.constant([[[1.0], [2.0]]])
     prediction = tf.constant([[[1.0], [50.0]]])
@@ -155,7 +156,7 @@ def trained(tiny_series_run):
 
 def test_training_overfits_a_tiny_series_and_the_bundle_round_trips(trained):
     import textae
-    from textae.series import SeriesAE
+    from textae.series.autoencoder import SeriesAE
 
     result, _ = trained
     losses = result.history["loss"]
@@ -189,7 +190,7 @@ def test_an_anomaly_scores_above_normal_steps(trained):
 
 def test_series_model_bad_input_is_one_clear_error(trained):
     import textae
-    from textae.text_input import InputError
+    from textae.text.inputs import InputError
 
     detector = textae.load(trained[0].bundle_path)
     with pytest.raises(InputError, match="reads 2 channel"):
@@ -201,8 +202,8 @@ def test_series_model_bad_input_is_one_clear_error(trained):
 
 
 def test_each_task_refuses_the_other_kind_of_model(trained, tiny_bundle):
-    from textae.bundle import BundleError, load_bundle
-    from textae.series_bundle import load_series_bundle
+    from textae.series.bundle import load_series_bundle
+    from textae.text.bundle import BundleError, load_bundle
 
     with pytest.raises(BundleError, match="holds a time-series model"):
         load_bundle(trained[0].bundle_path)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from textae.config import preset
+from textae.text.config import preset
 from textae.training import study, train
 
 

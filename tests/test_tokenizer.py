@@ -1,12 +1,12 @@
-"""Tests for textae.tokenizer."""
+"""Tests for textae.text.tokenizer."""
 
 import unicodedata
 
 import numpy as np
 import pytest
 
-from textae.config import TokenizerConfig
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
+from textae.text.config import TokenizerConfig
+from textae.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 MULTILINGUAL = [
     "Café crème brûlée à la façon de Zoë.",

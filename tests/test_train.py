@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from textae.config import Config, preset
+from textae.text.config import Config, preset
 from textae.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,7 @@ def test_a_finished_run_is_not_trained_again(tiny_run):
 
 
 def test_overwrite_with_a_new_vocab_size_trains_a_new_tokenizer(tiny_run, tmp_path):
-    from textae.tokenizer import Tokenizer
+    from textae.text.tokenizer import Tokenizer
 
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_run[0], run_dir)
@@ -276,7 +276,7 @@ class PoisonWeightsInSecondEpoch:
 
 
 def test_nan_loss_stops_training_and_keeps_the_last_good_model(tmp_path, capsys, monkeypatch):
-    from textae import bundle
+    from textae.text import bundle
     from textae.training import callbacks
 
     monkeypatch.setattr(callbacks, "TimeLimit", PoisonWeightsInSecondEpoch)

@@ -19,16 +19,22 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load": "textae.autoencoder",
-    "TextAE": "textae.autoencoder",
-    "InputError": "textae.text_input",
-    "Config": "textae.config",
-    "ModelConfig": "textae.config",
-    "TextAutoencoder": "textae.model",
-    "Tokenizer": "textae.tokenizer",
+    "load": "textae.loading",
+    "SeriesAE": "textae.series.autoencoder",
+    "TextAE": "textae.text.autoencoder",
+    "InputError": "textae.errors",
+    "Config": "textae.text.config",
+    "ModelConfig": "textae.text.config",
+    "TextAutoencoder": "textae.text.model",
+    "Tokenizer": "textae.text.tokenizer",
     "BundleError": "textae.bundle",
 }
-_NEED_TENSORFLOW = {"textae.autoencoder", "textae.model"}  # the others are light: no TensorFlow start-up
+_NEED_TENSORFLOW = {
+    "textae.loading",
+    "textae.text.autoencoder",
+    "textae.text.model",
+    "textae.series.autoencoder",
+}  # the others are light: no TensorFlow start-up
 __all__ = [*_EXPORTS, "__version__"]
 
 

@@ -5,7 +5,7 @@ The parser and commands live in `textae/cli.py`; run `python -m textae --help`.
 
 import sys
 
-from textae.cli import main
+from textae.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

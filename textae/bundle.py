@@ -1,40 +1,36 @@
-"""A trained model is a folder: save it atomically, load it with clear errors.
+"""A trained model is a folder: the parts every kind of model shares.
 
-model.keras      the Keras model (weights, architecture, optimizer state)
-tokenizer.model  the SentencePiece model
-config.json      {"format_version", "config": Config.to_dict(), "created", "textae_version"}
-metrics.json     evaluation results
-MODEL_CARD.md    what the model is, how it was made, its limits
-latents.npz      optional: cached corpus latents (`sentences`, `vectors`) for the explorer
+Every folder holds
+
+    model.keras      the Keras model, loaded with safe_mode=True
+    config.json      {"format_version", "config": the task's Config.to_dict(), "created", "textae_version"}
+    metrics.json     training and evaluation figures
+    MODEL_CARD.md    what the model is, how it was made, its limits
+
+and the files of its task (`textae.text.bundle`, `textae.series.bundle`). `save_bundle` writes a folder
+atomically; `read_folder` reads the shared files and turns anything missing or corrupt into a `BundleError`
+that names the file and what to do.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import io
 import json
 import os
 import secrets
 import shutil
-import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from textae import files
-from textae.config import Config
-from textae.model_card import render_model_card
-from textae.tokenizer import Tokenizer
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
-TOKENIZER_FILE = "tokenizer.model"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "MODEL_CARD.md"
-LATENTS_FILE = "latents.npz"
 TRAIN_HINT = "train one with `python -m training.train`"
 
 
@@ -43,19 +39,13 @@ class BundleError(ValueError):
 
 
 @dataclasses.dataclass
-class Bundle:
-    """A loaded model folder."""
+class Folder:
+    """The shared files of a model folder, read and checked."""
 
     path: Path
-    model: Any  # textae.model.TextAutoencoder
-    tokenizer: Tokenizer
-    config: Config
+    config: dict  # the task's config as a dict ("task" says which)
     metrics: dict
     card: str
-
-    def load_latents(self) -> tuple[list[str], np.ndarray] | None:
-        """The cached `(sentences, vectors (N, Z))` of `latents.npz`, or None if absent."""
-        return load_latents(self.path)
 
 
 def shipped_model_dir() -> Path:
@@ -86,35 +76,11 @@ def json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def latents_to_bytes(sentences, vectors) -> bytes:
-    """Serialize corpus latents as the bytes of a `latents.npz` file."""
-    sentences = np.asarray(list(sentences), dtype=np.str_)
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if vectors.ndim != 2 or len(vectors) != len(sentences):
-        raise ValueError(f"Need one (Z,) vector per sentence; got {len(sentences)} sentences, vectors {vectors.shape}.")
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, sentences=sentences, vectors=vectors)
-    return buffer.getvalue()
+def to_json_bytes(value) -> bytes:
+    return json.dumps(value, indent=2, sort_keys=True, default=json_default).encode()
 
 
-def load_latents(path) -> tuple[list[str], np.ndarray] | None:
-    """Read `latents.npz` from a model folder; None if the folder has none."""
-    file = Path(path) / LATENTS_FILE
-    if not file.is_file():
-        return None
-    try:
-        with np.load(file, allow_pickle=False) as data:
-            return [str(s) for s in data["sentences"]], data["vectors"].astype(np.float32)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise BundleError(f"Cannot read {file}: {error}. Delete it and recompute the corpus latents.") from error
-
-
-def save_latents(path, sentences, vectors) -> Path:
-    """Write (or replace) `latents.npz` inside an existing model folder, atomically."""
-    return files.write_atomic(Path(path) / LATENTS_FILE, latents_to_bytes(sentences, vectors))
-
-
-def save_bundle(path, model, tokenizer, config, metrics=None, card=None, extra_files=None) -> Path:
+def save_bundle(path, model, config, metrics: dict | None, card: str, extra_files: dict | None = None) -> Path:
     """Write a model folder atomically.
 
     Everything goes into a sibling `.{name}.tmp-XXXX` folder first and is synced to
@@ -124,18 +90,16 @@ def save_bundle(path, model, tokenizer, config, metrics=None, card=None, extra_f
 
     Args:
         path: The model folder to create or replace.
-        model: A built `TextAutoencoder` (or `SeriesAutoencoder`).
-        tokenizer: Its `Tokenizer` (None for a time-series model).
-        config: The `Config` it was trained with.
+        model: A built textae Keras model.
+        config: The task's config (with `to_dict()`).
         metrics: Evaluation results (JSON-serializable; numpy scalars are fine).
-        card: Markdown model card; rendered from config and metrics when None.
-        extra_files: More `{file name: bytes}` to store, e.g. `{"latents.npz": latents_to_bytes(...)}`.
+        card: Markdown model card.
+        extra_files: The task's own `{file name: bytes}` (a tokenizer, latents, a normaliser...).
 
     Returns:
         The folder's path.
     """
     target = Path(path).expanduser().absolute()
-    metrics = dict(metrics or {})
     extra_files = dict(extra_files or {})
     for name in extra_files:
         if Path(name).name != name or name.startswith("."):
@@ -155,10 +119,9 @@ def save_bundle(path, model, tokenizer, config, metrics=None, card=None, extra_f
             "textae_version": _version(),
         }
         contents = {
-            **({TOKENIZER_FILE: tokenizer.to_bytes()} if tokenizer is not None else {}),  # a series model has none
-            CONFIG_FILE: json.dumps(header, indent=2, sort_keys=True, default=json_default).encode(),
-            METRICS_FILE: json.dumps(metrics, indent=2, sort_keys=True, default=json_default).encode(),
-            CARD_FILE: (card if card is not None else render_model_card(config, metrics)).encode(),
+            CONFIG_FILE: to_json_bytes(header),
+            METRICS_FILE: to_json_bytes(dict(metrics or {})),
+            CARD_FILE: card.encode(),
             **extra_files,
         }
         for name, data in contents.items():
@@ -201,7 +164,8 @@ def _missing(folder: Path) -> BundleError:
     )
 
 
-def _read_json(file: Path, what: str) -> dict:
+def read_json(file: Path, what: str) -> dict:
+    """A JSON object from `file`; BundleError naming `what` when it is unreadable or not an object."""
     try:
         value = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -220,64 +184,45 @@ def task_of(path) -> str:
         raise BundleError(
             f"The model folder {folder} has no {CONFIG_FILE}; it is incomplete. Retrain it ({TRAIN_HINT})."
         )
-    config = _read_json(folder / CONFIG_FILE, "model config").get("config", {})
+    config = read_json(folder / CONFIG_FILE, "model config").get("config", {})
     return config.get("task", "text") if isinstance(config, dict) else "text"
 
 
-def load_bundle(path) -> Bundle:
-    """Load a model folder written by `save_bundle`.
+def read_folder(path, task: str, required: tuple[str, ...], wrong_task: str, train_hint: str = TRAIN_HINT) -> Folder:
+    """The shared files of the model folder at `path`, checked: it must hold a `task` model and `required` files.
 
     Raises:
-        BundleError: The folder or one of its files is missing, corrupt or from an
-            unknown format version; the message names the file and what to do.
+        BundleError: with `wrong_task` when it holds the other kind of model; naming the file when one is
+            missing, is not valid JSON, or comes from an unknown format version.
     """
     folder = Path(path).expanduser().absolute()
-    if task_of(folder) != "text":
-        raise BundleError(
-            f"{folder} holds a time-series model, not a text model: use `textae series ...` or textae.load(), "
-            "which returns a SeriesAE for it."
-        )
-    for name in (CONFIG_FILE, TOKENIZER_FILE, MODEL_FILE):
+    if task_of(folder) != task:
+        raise BundleError(f"{folder} {wrong_task}")
+    for name in (CONFIG_FILE, MODEL_FILE, *required):
         if not (folder / name).is_file():
-            raise BundleError(f"The model folder {folder} has no {name}; it is incomplete. Retrain it ({TRAIN_HINT}).")
-
-    header = _read_json(folder / CONFIG_FILE, "model config")
+            raise BundleError(f"The model folder {folder} has no {name}; it is incomplete. Retrain it ({train_hint}).")
+    header = read_json(folder / CONFIG_FILE, "model config")
     version = header.get("format_version")
     if version != FORMAT_VERSION:
         raise BundleError(
             f"{folder / CONFIG_FILE} has format_version {version!r}, but this textae reads version {FORMAT_VERSION}. "
-            f"Use the textae version that wrote it ({header.get('textae_version', 'unknown')}) or {TRAIN_HINT}."
+            f"Use the textae version that wrote it ({header.get('textae_version', 'unknown')}) or {train_hint}."
         )
-    try:
-        config = Config.from_dict(header.get("config", {}))
-    except (TypeError, ValueError) as error:
-        raise BundleError(f"{folder / CONFIG_FILE} has an invalid config: {error}") from error
-
-    try:
-        tokenizer = Tokenizer.load(folder / TOKENIZER_FILE)
-    except (OSError, ValueError) as error:
-        raise BundleError(f"Cannot load {folder / TOKENIZER_FILE}: {error}") from error
-
-    model = load_keras_model(folder / MODEL_FILE)
-    model_vocab = model.model_config.vocab_size
-    if model_vocab < tokenizer.vocab_size:
-        raise BundleError(
-            f"{folder / MODEL_FILE} has a vocabulary of {model_vocab} but {TOKENIZER_FILE} has {tokenizer.vocab_size} "
-            f"pieces: they come from different runs. Save them together ({TRAIN_HINT})."
-        )
-
-    metrics = _read_json(folder / METRICS_FILE, "metrics file") if (folder / METRICS_FILE).is_file() else {}
+    config = header.get("config", {})
+    if not isinstance(config, dict):
+        raise BundleError(f"{folder / CONFIG_FILE} has no config object; {train_hint}.")
+    metrics = read_json(folder / METRICS_FILE, "metrics file") if (folder / METRICS_FILE).is_file() else {}
     card_file = folder / CARD_FILE
     card = card_file.read_text(encoding="utf-8", errors="replace") if card_file.is_file() else ""
-    return Bundle(path=folder, model=model, tokenizer=tokenizer, config=config, metrics=metrics, card=card)
+    return Folder(folder, config, metrics, card)
 
 
-def load_keras_model(file: Path, kind: str = "TextAutoencoder"):
-    """The textae model in `file`, loaded with safe_mode=True; BundleError if it is damaged or of another kind."""
+def load_keras_model(file: Path, kind: str):
+    """The textae model in `file`, loaded with safe_mode=True; BundleError if it is damaged or of another kind.
+
+    The caller imports the module that registers `kind` with Keras (`textae.text.model`, `textae.series.model`).
+    """
     import keras
-
-    from textae import model as _model  # noqa: F401  (registers TextAutoencoder with Keras)
-    from textae import series_model as _series_model  # noqa: F401  (and SeriesAutoencoder)
 
     try:
         model = keras.saving.load_model(file, safe_mode=True)

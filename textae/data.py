@@ -1,7 +1,7 @@
 """Hugging Face datasets in, Python strings out.
 
 `load_texts` reads one text column from the shipped corpus, local files, a
-`save_to_disk` folder or a Hugging Face hub dataset; `textae.cleaning.clean_texts`
+`save_to_disk` folder or a Hugging Face hub dataset; `textae.text.cleaning.clean_texts`
 turns those strings into the sentences a model trains on.
 """
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from textae.config import ModelConfig
+# `config` below is any model config with the sampling (and, for kl_weight, KL) settings: the text and the series
+# model's alike. Their valid values are checked once, by `textae.config.validate_sampling` and the text config.
 
 
-def teacher_forcing_probability(step, config: ModelConfig):
+def teacher_forcing_probability(step, config):
     """Epsilon, the probability of feeding the gold token, at training `step`.
 
     Args:
@@ -35,7 +36,7 @@ def teacher_forcing_probability(step, config: ModelConfig):
     Returns:
         A float32 scalar tensor in [0, 1].
     """
-    config.validate()  # the one place that knows each schedule's valid settings
+    config.validate()  # its validate() calls textae.config.validate_sampling, where the rules live
     i = tf.cast(step, tf.float32)
     k = tf.constant(config.sampling_k, tf.float32)
     schedule = config.sampling_schedule
@@ -51,7 +52,7 @@ def teacher_forcing_probability(step, config: ModelConfig):
     return tf.clip_by_value(tf.maximum(epsilon, config.sampling_min), 0.0, 1.0)
 
 
-def kl_weight(step, config: ModelConfig):
+def kl_weight(step, config):
     """The KL term's weight beta at training `step` (variational mode)."""
     config.validate()
     i = tf.cast(step, tf.float32)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from textae import attributes
 from textae.app import inputs, render
-from textae.text_input import InputError
+from textae.text import attributes
+from textae.text.inputs import InputError
 
 EXAMPLES = {  # sentences of group A from the corpus's test split
     "tense": "This dress is sewn by hand",

@@ -10,8 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from textae import latent as latent_space
 from textae.app import inputs, models, render
+from textae.text import latent as latent_space
 
 PROJECTIONS = ["PCA", "t-SNE"] + (["UMAP"] if importlib.util.find_spec("umap") else [])
 

@@ -7,8 +7,8 @@ import unicodedata
 
 import streamlit as st
 
-from textae.bundle import BundleError
-from textae.text_input import InputError
+from textae.text.bundle import BundleError
+from textae.text.inputs import InputError
 
 MAX_SENTENCES = 20  # per Reconstruct request; each is decoded separately
 _EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0xFE00, 0xFE0F), (0x200D, 0x200D))

@@ -11,8 +11,17 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from textae import explorer, files
-from textae.bundle import CONFIG_FILE, LATENTS_FILE, MODEL_FILE, BundleError, load_latents, shipped_model_dir, task_of
+from textae import files
+from textae.text import explorer
+from textae.text.bundle import (
+    CONFIG_FILE,
+    LATENTS_FILE,
+    MODEL_FILE,
+    BundleError,
+    load_latents,
+    shipped_model_dir,
+    task_of,
+)
 
 WORKING_DIR = files.working_dir()  # relative paths are taken from here
 MODEL_DIRS_VARIABLE = "TEXTAE_MODEL_DIRS"
@@ -94,7 +103,7 @@ def corpus_latents(_autoencoder, model_key: str, size: int = CORPUS_SIZE) -> tup
     """Up to `size` corpus sentences and their `(N, Z)` latents.
 
     From the model folder's `latents.npz` when present; otherwise the sentences
-    `training.ship` would store (`textae.explorer`), encoded now.
+    `training.ship` would store (`textae.text.explorer`), encoded now.
     """
     cached = load_latents(_autoencoder.path)
     if cached is not None:

@@ -38,7 +38,7 @@ def _score(_detector, model_key: str, values: np.ndarray, observed: np.ndarray |
 
 def _uploaded(detector):
     """`(values, observed, labels, columns)` from an uploaded file, or None (with a message) when there is none."""
-    from textae import series_data
+    from textae.series import data as series_data
 
     upload = st.file_uploader("Series file", type=["csv", "tsv", "parquet"], key="series_upload",
                               help=f"One row per time step; numeric columns {', '.join(detector.columns)} "
@@ -72,7 +72,7 @@ def figure(values, result, labels, channel: int, name: str, x_range=None) -> go.
                 x0=start - 0.5, x1=stop - 0.5, fillcolor="#d62728", opacity=0.25, line_width=0, row=row, col=1
             )
     if labels is not None:
-        from textae.windows import regions
+        from textae.series.windows import regions
 
         for start, stop in regions(labels == 1):
             fig.add_vrect(x0=start - 0.5, x1=stop - 0.5, fillcolor="#2ca02c", opacity=0.2, line_width=0, row=1, col=1)
@@ -150,7 +150,7 @@ def main() -> None:
 
 
 def _summary(result, labels) -> None:
-    from textae import windows
+    from textae.series import windows
 
     cells = st.columns(4)
     cells[0].metric("Time steps", f"{len(result.step_scores):,}")

@@ -7,8 +7,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from textae import model_card
-from textae.decoding import DecodingSettings
+from textae.text import model_card
+from textae.text.decoding import DecodingSettings
 
 METHOD_LABELS = {"greedy": "Greedy (most likely token)", "beam": "Beam search", "sample": "Sampling"}
 

@@ -13,11 +13,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from textae import examples
-from textae import latent as latent_space
 from textae.app import inputs, render
+from textae.text import examples
+from textae.text import latent as latent_space
 
-EXAMPLES = examples.EVERYDAY  # written for the app, and kept out of every training mix (textae.examples)
+EXAMPLES = examples.EVERYDAY  # written for the app, and kept out of every training mix (textae.text.examples)
 ANOMALY_HELP = (
     "**Anomaly score** is the reconstruction's negative log-likelihood per token (in nats): how surprised the "
     "decoder is by each true next token when it is fed the sentence's own latent vector. Sentences like the "

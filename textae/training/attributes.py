@@ -20,7 +20,8 @@ from textae.training import program_name  # noqa: E402
 
 quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
-from textae import attributes, data  # noqa: E402
+from textae import data  # noqa: E402
+from textae.text import attributes  # noqa: E402
 
 GROUP_SIZE = 400  # sentences per group in the shipped files
 STRENGTHS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
@@ -50,7 +51,7 @@ def _usable(autoencoder, texts: list[str]) -> list[str]:
 
 def measure(autoencoder, name: str, strengths=STRENGTHS, held_out: int = HELD_OUT) -> dict:
     """Transfer share and BLEU of moving held-out A sentences along the pair's vector, per strength."""
-    from textae import metrics
+    from textae.text import metrics
 
     pair = attributes.PAIRS[name]
     group_a, group_b = (_usable(autoencoder, group) for group in attributes.load(name))

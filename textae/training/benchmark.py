@@ -24,10 +24,11 @@ quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from textae import bundle, data, decoding, explorer, pipeline, recurrent  # noqa: E402
-from textae.config import ModelConfig, preset  # noqa: E402
-from textae.model import TextAutoencoder  # noqa: E402
-from textae.tokenizer import Tokenizer  # noqa: E402
+from textae import data, recurrent  # noqa: E402
+from textae.text import bundle, decoding, explorer, pipeline  # noqa: E402
+from textae.text.config import ModelConfig, preset  # noqa: E402
+from textae.text.model import TextAutoencoder  # noqa: E402
+from textae.text.tokenizer import Tokenizer  # noqa: E402
 from textae.training import distribute, flops, trainer  # noqa: E402
 
 
@@ -139,7 +140,7 @@ def _percentiles(function, repeats: int) -> tuple[float, float]:
 
 def _autoencoder(tokenizer, config: ModelConfig, workdir: str):
     """The shipped model when present, else a freshly initialised default-preset one."""
-    from textae.autoencoder import TextAE
+    from textae.text.autoencoder import TextAE
 
     shipped = bundle.shipped_model_dir()
     if (shipped / "model.keras").exists():
@@ -249,7 +250,7 @@ def _decoding_report(autoencoder, sentences: list[str], peak: float, quick: bool
 
 def _saved_model_report(autoencoder, sentence: str, repeats: int) -> dict:
     """Latency of one call through the exported SavedModel (`python -m textae export`), loaded back."""
-    from textae import export
+    from textae.text import export
 
     with tempfile.TemporaryDirectory() as folder:
         path = export.export(autoencoder, os.path.join(folder, "saved"))

@@ -9,7 +9,7 @@ import time
 import keras
 import tensorflow as tf
 
-from textae import decoding, encoding, pipeline
+from textae.text import decoding, encoding, pipeline
 from textae.training import checkpoints
 
 

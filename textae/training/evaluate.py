@@ -25,8 +25,9 @@ quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up
 
 import numpy as np  # noqa: E402
 
-from textae import bundle as bundle_lib  # noqa: E402
-from textae import cleaning, correction, data, decoding, encoding, metrics, model_card, pipeline  # noqa: E402
+from textae import data  # noqa: E402
+from textae.text import bundle as bundle_lib  # noqa: E402
+from textae.text import cleaning, correction, decoding, encoding, metrics, model_card, pipeline  # noqa: E402
 
 
 def evaluate(loaded: bundle_lib.Bundle, texts: list[str], batch_size: int = 256, sources=None, settings=None) -> dict:
@@ -170,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--beam-width", type=int, default=4, help="beams per sentence (--method beam)")
     parser.add_argument(
         "--correction-steps", type=int, default=0,
-        help="re-encode and correct the latent this many times, keeping the nearest candidate (textae.correction)",
+        help="re-encode and correct the latent this many times, keeping the nearest candidate (textae.text.correction)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from textae.config import ModelConfig
+from textae.text.config import ModelConfig
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 

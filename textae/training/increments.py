@@ -21,8 +21,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from textae import bundle
-from textae.config import Config
+from textae.text import bundle
+from textae.text.config import Config
 
 REWARM_STEPS = 500
 CURVES_FILE = "curves.jsonl"  # the learning curve's points, in a run's logs/ and in a bundle

@@ -13,9 +13,10 @@ import hashlib
 
 import numpy as np
 
-from textae import cleaning, data, pipeline
-from textae.config import Config
-from textae.tokenizer import Tokenizer
+from textae import data
+from textae.text import cleaning, pipeline
+from textae.text.config import Config
+from textae.text.tokenizer import Tokenizer
 from textae.training import corpus
 
 

@@ -22,7 +22,7 @@ How a sentence gets in:
 4. split by a hash of the source name and key (94 % train, 3 % validation, 3 % test); WordNet keeps the
    shipped corpus's own split, so its test split stays comparable with every earlier figure;
 5. sampled by the source's weight (`--weight sgd_dialogue=0.5`: a fixed hash-chosen half);
-6. never one of `textae.examples.ALL` (the sentences the app, the README and the tests show).
+6. never one of `textae.text.examples.ALL` (the sentences the app, the README and the tests show).
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ import re
 import sys
 from pathlib import Path
 
-from textae import examples, files
+from textae import files
 from textae.files import write_atomic
+from textae.text import examples
 from textae.training import corpus, program_name
 
 SPLITS = corpus.SPLITS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from textae import model_card
+from textae.text import model_card
 
 
 def _pyplot():

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from textae import encoding
+from textae.text import encoding
 
 
 def export(model, token_ids, sentences: list[str], folder: str, batch_size: int = 256) -> None:

@@ -36,8 +36,11 @@ quiet.start_tensorflow()
 
 import numpy as np  # noqa: E402
 
-from textae import files, series_bundle, series_data, windows  # noqa: E402
-from textae.series_config import series_preset  # noqa: E402
+from textae import files  # noqa: E402
+from textae.series import bundle as series_bundle  # noqa: E402
+from textae.series import data as series_data  # noqa: E402
+from textae.series import windows  # noqa: E402
+from textae.series.config import series_preset  # noqa: E402
 from textae.training import program_name  # noqa: E402
 
 WINDOW = 64

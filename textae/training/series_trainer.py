@@ -19,14 +19,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from textae import series_data, windows
 from textae.files import write_atomic
-from textae.series_bundle import save_series_bundle
-from textae.series_config import SeriesConfig
-from textae.series_model import SeriesAutoencoder
+from textae.series import data as series_data
+from textae.series import windows
+from textae.series.bundle import save_series_bundle
+from textae.series.config import SeriesConfig
+from textae.series.model import SeriesAutoencoder
 from textae.training import callbacks as run_callbacks
-from textae.training import distribute, loop, resume
-from textae.training.trainer import TrainResult, _bundle_val_loss, _record_wall_time, make_optimizer, plateau_callbacks
+from textae.training import distribute, loop, resume, run_folder
+from textae.training.trainer import TrainResult, make_optimizer, plateau_callbacks
 
 
 def split(series: series_data.Series, config: SeriesConfig):
@@ -134,8 +135,8 @@ def train_series(config: SeriesConfig, run_dir, *, verbose="auto", strategy=None
         model.optimizer.build(model.trainable_variables)
     print(f"model: {model.count_params():,} parameters", flush=True)
 
-    from textae.series import SeriesAE
-    from textae.series_bundle import SeriesBundle
+    from textae.series.autoencoder import SeriesAE
+    from textae.series.bundle import SeriesBundle
 
     info = {"columns": series.columns, "normaliser": normaliser.to_dict(), "threshold": math.inf,
             "threshold_rule": f"quantile {windows.THRESHOLD_QUANTILE} of the validation part's step scores, "
@@ -169,14 +170,14 @@ def train_series(config: SeriesConfig, run_dir, *, verbose="auto", strategy=None
     seconds = time.monotonic() - started
     model_path = run_dir / "model" if (run_dir / "model").exists() else None
     if chief and model_path is not None:
-        _record_wall_time(model_path, seconds)
+        run_folder.record_wall_time(model_path, seconds)
     return TrainResult(model_path, history, nan, resumed, seconds, model)
 
 
 def _callbacks(config, run_dir, save, chief: bool = True) -> tuple:
     """`(guard, callbacks)` for `fit` and the multi-worker loop; TensorBoard on the chief only."""
     guard = run_callbacks.NaNGuard()
-    best = _bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf
+    best = run_folder.bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf
     callback_list = [guard, run_callbacks.BundleWriter(save, guard, config.train.keep_best, best)]
     if chief:
         callback_list.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"))

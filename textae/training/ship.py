@@ -20,9 +20,9 @@ from textae.training import program_name  # noqa: E402
 
 quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
-from textae import attributes as textae_attributes  # noqa: E402
-from textae import bundle, explorer, model_card  # noqa: E402
-from textae.autoencoder import TextAE  # noqa: E402
+from textae.text import attributes as textae_attributes  # noqa: E402
+from textae.text import bundle, explorer, model_card  # noqa: E402
+from textae.text.autoencoder import TextAE  # noqa: E402
 from textae.training import attributes, evaluate, plots  # noqa: E402
 
 

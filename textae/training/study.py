@@ -78,7 +78,7 @@ def run_probe(name: str, flags: list[str], minutes: float, output: Path) -> dict
 
 def measure_run(run: Path) -> dict:
     """Figures of a probe's bundle on the validation sample, by words, plus its training record."""
-    from textae import bundle, pipeline
+    from textae.text import bundle, pipeline
     from textae.training import curves, evaluate, inputs
 
     loaded = bundle.load_bundle(run / "model")

@@ -23,14 +23,15 @@ from textae.training import program_name  # noqa: E402
 
 quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
-from textae.config import PRESETS, Config, DataConfig, ModelConfig, TokenizerConfig, TrainConfig, preset  # noqa: E402
-from textae.series_config import (  # noqa: E402
+from textae.config import TrainConfig  # noqa: E402
+from textae.series.config import (  # noqa: E402
     SERIES_PRESETS,
     SeriesConfig,
     SeriesDataConfig,
     SeriesModelConfig,
     series_preset,
 )
+from textae.text.config import PRESETS, Config, DataConfig, ModelConfig, TokenizerConfig, preset  # noqa: E402
 
 SECTIONS = {"tokenizer": TokenizerConfig, "data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 SERIES_SECTIONS = {"data": SeriesDataConfig, "model": SeriesModelConfig, "train": TrainConfig}

@@ -22,14 +22,16 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from textae import bundle, kernels, pipeline
-from textae.config import LEARNING_RATE_SCHEDULES, Config
+from textae import kernels
+from textae.config import LEARNING_RATE_SCHEDULES
 from textae.files import write_atomic
-from textae.model import TextAutoencoder
 from textae.optimizers import FusedAdam
-from textae.tokenizer import Tokenizer
+from textae.text import bundle, pipeline
+from textae.text.config import Config
+from textae.text.model import TextAutoencoder
+from textae.text.tokenizer import Tokenizer
 from textae.training import callbacks as run_callbacks
-from textae.training import curves, distribute, increments, inputs, loop, precision, projector, resume
+from textae.training import curves, distribute, increments, inputs, loop, precision, projector, resume, run_folder
 
 
 @dataclasses.dataclass
@@ -215,7 +217,7 @@ def train(
     seconds = time.monotonic() - started
     model_path = run_dir / "model" if (run_dir / "model").exists() else None
     if chief and model_path is not None:
-        _record_wall_time(model_path, seconds)
+        run_folder.record_wall_time(model_path, seconds)
     return TrainResult(model_path, history, nan, resumed, seconds, model, step)
 
 
@@ -250,7 +252,7 @@ def _callbacks(prepared, config, run_dir, log_dir, save, chief: bool = True, ste
         length_curves = curves.LengthCurves(
             prepared.tokenizer, prepared.validation_ids, config.data.max_tokens, log_dir, step_offset
         )
-    best = _bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf
+    best = run_folder.bundle_val_loss(run_dir / "model") if (run_dir / "backup").exists() else math.inf
     writer = run_callbacks.BundleWriter(
         lambda logs, epoch: save(logs, epoch, length_curves.latest if length_curves else None),
         guard, config.train.keep_best, best,
@@ -311,21 +313,3 @@ def _check_same_tokenizer(run_dir: Path, config: Config) -> None:
             f"{run_dir} holds a tokenizer trained with other settings ({changed}). Pass --overwrite to start the run "
             "afresh with a new tokenizer, or --output for a new run folder."
         )
-
-
-def _bundle_val_loss(model_path: Path) -> float:
-    """The validation loss recorded in a run's bundle (what a resumed --keep-best run must beat)."""
-    try:
-        return float(json.loads((model_path / "metrics.json").read_text(encoding="utf-8"))["val_loss"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return math.inf
-
-
-def _record_wall_time(model_path: Path, seconds: float) -> None:
-    metrics_path = model_path / "metrics.json"
-    try:
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return
-    metrics["wall_seconds"] = round(seconds, 1)
-    write_atomic(metrics_path, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode("utf-8"))

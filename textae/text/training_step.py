@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from textae import losses, schedules
-from textae.tokenizer import PAD_ID
+from textae import schedules
+from textae.text import losses
+from textae.text.tokenizer import PAD_ID
 
 
 def draw_tokens(logits, greedy: bool):

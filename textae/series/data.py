@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from textae import windows
 from textae.data import DataError
+from textae.series import windows
 
 AEON_SERIES = {  # name -> (aeon loader, whether it has an anomaly-free "train" split)
     "kdd_tsad_135": ("load_kdd_tsad_135", True),

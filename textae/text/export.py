@@ -23,8 +23,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from textae import decoding
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from textae.text import decoding
+from textae.text.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 INFO_FILE = "textae_export.json"
 # RE2 for the characters Python's str.split() splits on: ASCII whitespace, \x1c-\x1f, \x85 and Unicode separators.

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from textae import training_step
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from textae.text import training_step
+from textae.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 TERMS = ("cross_entropy_sum", "tokens", "correct", "kl_sum")  # per-sentence sums of `teacher_forced`
 _TOKENS = tf.TensorSpec([None, None], tf.int32)

@@ -22,9 +22,12 @@ from textae import quiet
 
 quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
 
-from textae import attributes, command_inputs, commands, series_commands  # noqa: E402
-from textae.bundle import BundleError, default_model_dir, json_default  # noqa: E402
-from textae.commands import UsageError  # noqa: E402
+from textae.cli import inputs as command_inputs  # noqa: E402
+from textae.cli import series as series_commands  # noqa: E402
+from textae.cli import text as commands  # noqa: E402
+from textae.cli.text import UsageError  # noqa: E402
+from textae.text import attributes  # noqa: E402
+from textae.text.bundle import BundleError, default_model_dir, json_default  # noqa: E402
 
 USER_ERROR, UNEXPECTED_ERROR = 2, 1
 
@@ -120,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args):
-    from textae.decoding import DecodingSettings
+    from textae.text.decoding import DecodingSettings
 
     settings = DecodingSettings(
         method=args.method,
@@ -138,13 +141,13 @@ def _settings(args):
 
 def _load(args):
     """Load the model (and TensorFlow) quietly."""
-    from textae.bundle import load_bundle
+    from textae.text.bundle import load_bundle
 
     with quiet.unless_verbose():
         # load_bundle checks the folder, its files, config and tokenizer before it imports Keras, so a bad
         # --model fails fast; the stderr it quietens is restored before main() prints the error.
         loaded = load_bundle(args.model or default_model_dir())
-        from textae.autoencoder import TextAE
+        from textae.text.autoencoder import TextAE
 
         return TextAE(loaded)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from textae import encoding
+from textae.text import encoding
 
 CHUNK = 4096  # sentences per call of TextAE.encode
 FORMATS = (".npy", ".parquet")

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from textae.errors import InputError  # noqa: F401  (raised here; part of this module's interface)
+
 MAX_INPUT_CHARS = 500
 ERRORS = ("raise", "skip")
-
-
-class InputError(ValueError):
-    """Text the model cannot take; the message says what to change."""
 
 
 def normalise(text: str) -> str:

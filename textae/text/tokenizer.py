@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import sentencepiece
 
-from textae.config import TokenizerConfig
 from textae.files import write_atomic
+from textae.text.config import TokenizerConfig
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 SPECIAL_PIECES = ("<pad>", "<unk>", "<s>", "</s>")

@@ -19,8 +19,8 @@ import keras
 import tensorflow as tf
 
 from textae import recurrent, schedules
-from textae.model import ConfiguredModel
-from textae.series_config import SeriesModelConfig
+from textae.configured_model import ConfiguredModel
+from textae.series.config import SeriesModelConfig
 
 
 def masked_mse(target, prediction, observed):

@@ -1,6 +1,6 @@
 """The typed configuration of a time-series autoencoder: data windows, model, training.
 
-The same shape as `textae.config.Config` (sections with `--help` on every field,
+The same shape as `textae.text.config.Config` (sections with `--help` on every field,
 stored whole as the bundle's config.json) with `task: "timeseries"` on top, so a
 loader can tell the two kinds of model apart. Training settings are the text
 model's `TrainConfig`, with defaults suited to short numeric windows.
@@ -12,7 +12,16 @@ import dataclasses
 import json
 from typing import Any
 
-from textae.config import CELL_TYPES, SAMPLING_SCHEDULES, TrainConfig, _build, _choice, _positive, _setting
+from textae.config import (
+    CELL_TYPES,
+    TrainConfig,
+    build_section,
+    check_choice,
+    check_positive,
+    check_shares,
+    setting,
+    validate_sampling,
+)
 
 TASK = "timeseries"
 MISSING_RULES = ("interpolate", "error")
@@ -22,21 +31,21 @@ MISSING_RULES = ("interpolate", "error")
 class SeriesDataConfig:
     """Where the series comes from and how it is cut into windows."""
 
-    source: str | None = _setting(
+    source: str | None = setting(
         None,
         "a .csv/.tsv/.parquet file, a save_to_disk folder, a hub dataset, or aeon:kdd_tsad_135 / "
         "aeon:daphnet_s06r02e0 (aeon's labelled anomaly series)",
     )
-    dataset_config: str | None = _setting(None, "hub dataset configuration")
-    split: str = _setting("train", "split to train on (aeon:kdd_tsad_135 has an anomaly-free train split)")
-    columns: tuple[str, ...] = _setting((), "value columns (default: every numeric column but time and label)")
-    time_column: str | None = _setting(None, "time column, kept for plots (default: one named time/timestamp/date)")
-    label_column: str | None = _setting(None, "0/1 anomaly labels, used for measuring only, never for training")
-    window: int = _setting(64, "time steps per window")
-    stride: int = _setting(4, "training windows start every N steps")
-    score_stride: int = _setting(1, "scoring windows start every N steps (1: every step gets every window)")
-    validation_fraction: float = _setting(0.2, "the last part of the series, held out in time order (never random)")
-    missing: str = _setting(
+    dataset_config: str | None = setting(None, "hub dataset configuration")
+    split: str = setting("train", "split to train on (aeon:kdd_tsad_135 has an anomaly-free train split)")
+    columns: tuple[str, ...] = setting((), "value columns (default: every numeric column but time and label)")
+    time_column: str | None = setting(None, "time column, kept for plots (default: one named time/timestamp/date)")
+    label_column: str | None = setting(None, "0/1 anomaly labels, used for measuring only, never for training")
+    window: int = setting(64, "time steps per window")
+    stride: int = setting(4, "training windows start every N steps")
+    score_stride: int = setting(1, "scoring windows start every N steps (1: every step gets every window)")
+    validation_fraction: float = setting(0.2, "the last part of the series, held out in time order (never random)")
+    missing: str = setting(
         "interpolate", "NaN values: interpolate (linear inside, nearest at the ends; masked out of the loss) or error"
     )
 
@@ -45,37 +54,31 @@ class SeriesDataConfig:
 class SeriesModelConfig:
     """Encoder -> latent -> decoder over numeric windows; the loss is masked mean squared error."""
 
-    channels: int = _setting(1, "values per time step (set from the data)")
-    window: int = _setting(64, "time steps per window (set from the data settings)")
-    cell_type: str = _setting("lstm", "recurrent cell: lstm, gru or rnn")
-    bidirectional: bool = _setting(True, "bidirectional encoder")
-    input_dim: int = _setting(32, "width of the dense layer that replaces the text model's embedding")
-    hidden_dim: int = _setting(64, "recurrent units per layer")
-    latent_dim: int = _setting(16, "size of the latent vector")
-    num_layers: int = _setting(1, "recurrent layers in the encoder and in the decoder")
-    dropout_rate: float = _setting(0.0, "dropout on the dense input and between layers")
-    feed_previous: bool = _setting(
+    channels: int = setting(1, "values per time step (set from the data)")
+    window: int = setting(64, "time steps per window (set from the data settings)")
+    cell_type: str = setting("lstm", "recurrent cell: lstm, gru or rnn")
+    bidirectional: bool = setting(True, "bidirectional encoder")
+    input_dim: int = setting(32, "width of the dense layer that replaces the text model's embedding")
+    hidden_dim: int = setting(64, "recurrent units per layer")
+    latent_dim: int = setting(16, "size of the latent vector")
+    num_layers: int = setting(1, "recurrent layers in the encoder and in the decoder")
+    dropout_rate: float = setting(0.0, "dropout on the dense input and between layers")
+    feed_previous: bool = setting(
         False,
         "the decoder also reads the previous value: the true one while teacher forcing, its own output otherwise "
         "(at inference always its own)",
     )
     # Scheduled sampling (Bengio et al. 2015) for feed_previous, with the text model's schedules (textae.schedules).
-    sampling_schedule: str = _setting("constant", "teacher forcing: constant, linear, exponential or inverse_sigmoid")
-    sampling_k: float = _setting(1.0, "k of the schedule (constant: the teacher-forcing probability)")
-    sampling_c: float = _setting(1e-4, "slope c of the linear schedule")
-    sampling_min: float = _setting(0.0, "lowest teacher-forcing probability")
+    sampling_schedule: str = setting("constant", "teacher forcing: constant, linear, exponential or inverse_sigmoid")
+    sampling_k: float = setting(1.0, "k of the schedule (constant: the teacher-forcing probability)")
+    sampling_c: float = setting(1e-4, "slope c of the linear schedule")
+    sampling_min: float = setting(0.0, "lowest teacher-forcing probability")
 
     def validate(self) -> None:
-        _positive(self, "channels", "window", "input_dim", "hidden_dim", "latent_dim", "num_layers")
-        _choice(self, "cell_type", CELL_TYPES)
-        _choice(self, "sampling_schedule", SAMPLING_SCHEDULES)
-        for name in ("dropout_rate", "sampling_min"):
-            if not 0.0 <= getattr(self, name) < 1.0 + (name == "sampling_min"):
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
-        if self.sampling_schedule == "exponential" and not 0 < self.sampling_k < 1:
-            raise ValueError(f"the exponential schedule needs 0 < sampling_k < 1, got {self.sampling_k}.")
-        if self.sampling_schedule == "inverse_sigmoid" and self.sampling_k < 1:
-            raise ValueError(f"the inverse_sigmoid schedule needs sampling_k >= 1, got {self.sampling_k}.")
+        check_positive(self, "channels", "window", "input_dim", "hidden_dim", "latent_dim", "num_layers")
+        check_choice(self, "cell_type", CELL_TYPES)
+        check_shares(self, "dropout_rate")
+        validate_sampling(self)
 
 
 def _series_train_defaults() -> TrainConfig:
@@ -93,13 +96,13 @@ class SeriesConfig:
 
     def validate(self) -> None:
         data = self.data
-        _positive(data, "window", "stride", "score_stride")
+        check_positive(data, "window", "stride", "score_stride")
         if data.score_stride > data.window:
             raise ValueError(
                 f"--score-stride ({data.score_stride}) must not exceed --window ({data.window}): steps between "
                 "windows would have no score."
             )
-        _choice(data, "missing", MISSING_RULES)
+        check_choice(data, "missing", MISSING_RULES)
         if not 0.0 < data.validation_fraction < 1.0:
             raise ValueError(f"--validation-fraction must be between 0 and 1, got {data.validation_fraction}.")
         self.model.validate()
@@ -120,13 +123,11 @@ class SeriesConfig:
         if unknown:
             raise ValueError(f"Unknown config section(s) {sorted(unknown)}; expected data, model, train.")
         data = dict(values.get("data", {}))
-        if data.get("columns") is not None:
-            data["columns"] = tuple(data["columns"])
         train = {**dataclasses.asdict(_series_train_defaults()), **values.get("train", {})}
         return cls(
-            _build(SeriesDataConfig, data, "data"),
-            _build(SeriesModelConfig, values.get("model", {}), "model"),
-            _build(TrainConfig, train, "train"),
+            build_section(SeriesDataConfig, data, "data"),
+            build_section(SeriesModelConfig, values.get("model", {}), "model"),
+            build_section(TrainConfig, train, "train"),
         )
 
 

@@ -12,7 +12,7 @@ candidate *is* the sentence. `decode(model, latent, settings)` with `settings.co
    never changed.
 
 Each step costs one greedy decode and one encode of the batch. With `correction_steps = 0` this is
-`textae.decoding.decode`.
+`textae.text.decoding.decode`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import dataclasses
 
 import numpy as np
 
-from textae import decoding, encoding
+from textae.text import decoding, encoding
 
 
 def _rows(result: decoding.DecodeResult) -> list[list[int]]:

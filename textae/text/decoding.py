@@ -24,8 +24,8 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from textae import beam_search, losses
-from textae.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from textae.text import beam_search, losses
+from textae.text.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 METHODS = ("greedy", "beam", "sample")
 _DECODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {key: tf.function}
@@ -46,7 +46,7 @@ class DecodingSettings:
         top_p: nucleus sampling, the smallest set of tokens with this much mass; 1 turns it off.
         seed: makes sampling reproducible; None draws from TensorFlow's global generator.
         correction_steps: re-encode the output and correct the latent this many times, keeping the
-            candidate whose re-encoding is nearest the latent (`textae.correction`); 0 turns it off.
+            candidate whose re-encoding is nearest the latent (`textae.text.correction`); 0 turns it off.
     """
 
     method: str = "greedy"

@@ -33,7 +33,7 @@ def interpolate(autoencoder, args, settings):
 
 
 def encode(autoencoder, args, settings):
-    from textae import bulk
+    from textae.text import bulk
 
     label = (lambda index: f"line {args.numbers[index]}") if args.numbers else (lambda index: f"row {index + 1}")
     with _progress(args.total) as bar:
@@ -107,7 +107,7 @@ def arithmetic(autoencoder, args, settings):
 
 
 def export_model(autoencoder, args, settings):
-    from textae import export
+    from textae.text import export
 
     if args.max_length < 1:
         raise UsageError(f"--max-length must be at least 1, got {args.max_length}.")

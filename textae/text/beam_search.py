@@ -1,12 +1,12 @@
-"""Beam search over `model.decoder_step`, one compiled loop for a whole batch (see `textae.decoding`)."""
+"""Beam search over `model.decoder_step`, one compiled loop for a whole batch (see `textae.text.decoding`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
-from textae import losses
-from textae.tokenizer import BOS_ID, EOS_ID
+from textae.text import losses
+from textae.text.tokenizer import BOS_ID, EOS_ID
 
 DEAD_BEAM_SCORE = -1e9  # start score of beams 1..W-1, so step 0 expands beam 0 only
 

@@ -25,9 +25,9 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from textae import windows
-from textae.series_bundle import SeriesBundle, load_example
-from textae.text_input import InputError
+from textae.errors import InputError
+from textae.series import windows
+from textae.series.bundle import SeriesBundle, load_example
 
 BATCH = 256
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from textae.config import Config
+from textae.text.config import Config
 
 
 def _table(rows) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import zipfile
 from pathlib import Path
 
@@ -20,8 +19,9 @@ import numpy as np
 
 from textae import bundle
 from textae.bundle import BundleError
-from textae.series_config import SeriesConfig
-from textae.windows import Normaliser
+from textae.series import model as _model  # noqa: F401  (registers SeriesAutoencoder with Keras)
+from textae.series.config import SeriesConfig
+from textae.series.windows import Normaliser
 
 SERIES_FILE = "series.json"
 EXAMPLE_FILE = "example.npz"
@@ -31,7 +31,7 @@ TRAIN_HINT = "train one with `python -m training.train --task timeseries`"
 @dataclasses.dataclass
 class SeriesBundle:
     path: Path
-    model: object  # textae.series_model.SeriesAutoencoder
+    model: object  # textae.series.model.SeriesAutoencoder
     config: SeriesConfig
     normaliser: Normaliser
     columns: list[str]
@@ -64,34 +64,24 @@ def load_example(path) -> tuple[np.ndarray, np.ndarray | None] | None:
 
 def save_series_bundle(path, model, config: SeriesConfig, info: dict, metrics: dict, card: str, example=None) -> Path:
     """Write the folder atomically (`textae.bundle.save_bundle`); `info` must hold columns, normaliser, threshold."""
-    extra = {SERIES_FILE: json.dumps(info, indent=2, sort_keys=True, default=bundle.json_default).encode()}
+    extra = {SERIES_FILE: bundle.to_json_bytes(info)}
     if example is not None:
         extra[EXAMPLE_FILE] = example_bytes(*example)
-    return bundle.save_bundle(path, model, None, config, metrics, card, extra_files=extra)
+    return bundle.save_bundle(path, model, config, metrics, card, extra_files=extra)
 
 
 def load_series_bundle(path) -> SeriesBundle:
-    folder = Path(path).expanduser().absolute()
-    task = bundle.task_of(folder)
-    if task != "timeseries":
-        raise BundleError(
-            f"{folder} holds a text model, not a time-series one: use the text commands (textae reconstruct ...)."
-        )
-    for name in (bundle.MODEL_FILE, SERIES_FILE):
-        if not (folder / name).is_file():
-            raise BundleError(f"The model folder {folder} has no {name}; it is incomplete. Retrain it ({TRAIN_HINT}).")
-    header = json.loads((folder / bundle.CONFIG_FILE).read_text(encoding="utf-8"))
-    if header.get("format_version") != bundle.FORMAT_VERSION:
-        raise BundleError(f"{folder / bundle.CONFIG_FILE} has an unknown format_version; {TRAIN_HINT}.")
+    """Load a time-series model folder; every missing or corrupt file is a `BundleError` that names it."""
+    read = bundle.read_folder(
+        path, "timeseries", (SERIES_FILE,),
+        "holds a text model, not a time-series one: use the text commands (textae reconstruct ...).", TRAIN_HINT,
+    )  # fmt: skip
+    info = bundle.read_json(read.path / SERIES_FILE, "series file")
     try:
-        config = SeriesConfig.from_dict(header["config"])
-        info = json.loads((folder / SERIES_FILE).read_text(encoding="utf-8"))
+        config = SeriesConfig.from_dict(read.config)
         normaliser = Normaliser.from_dict(info["normaliser"])
         columns, threshold = list(info["columns"]), float(info["threshold"])
     except (KeyError, TypeError, ValueError) as error:
-        raise BundleError(f"{folder} has an invalid time-series config ({error}); {TRAIN_HINT}.") from error
-    model = bundle.load_keras_model(folder / bundle.MODEL_FILE, kind="SeriesAutoencoder")
-    metrics_file, card_file = folder / bundle.METRICS_FILE, folder / bundle.CARD_FILE
-    metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
-    card = card_file.read_text(encoding="utf-8", errors="replace") if card_file.is_file() else ""
-    return SeriesBundle(folder, model, config, normaliser, columns, threshold, info, metrics, card)
+        raise BundleError(f"{read.path} has an invalid time-series config ({error}); {TRAIN_HINT}.") from error
+    model = bundle.load_keras_model(read.path / bundle.MODEL_FILE, kind="SeriesAutoencoder")
+    return SeriesBundle(read.path, model, config, normaliser, columns, threshold, info, read.metrics, read.card)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from textae import attributes
-from textae.commands import UsageError
+from textae.cli.text import UsageError
+from textae.text import attributes
 
 
 def read_lines(source: str) -> list[tuple[int, str]]:

@@ -1,7 +1,7 @@
 """`TextAE`: a trained model folder as one object for the app, the CLI and notebooks.
 
 ```python
-autoencoder = textae.load()  # assets/model
+autoencoder = textae.load()  # assets/model (textae.loading.load)
 autoencoder.reconstruct(["The cat sat on the mat."])[0].output
 autoencoder.interpolate("I like tea.", "She hated the long winter.", steps=6)
 ```
@@ -13,24 +13,24 @@ dynamic batch and length, so new inputs never retrace), not `model.predict`.
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 
-from textae import encoding, metrics, text_input
-from textae import latent as latent_space
-from textae.bundle import Bundle, default_model_dir, load_bundle, task_of
-from textae.correction import decode
-from textae.decoding import DecodingSettings
-from textae.results import Decoded, InterpolationStep, Reconstruction
-from textae.text_input import InputError  # noqa: F401  (part of this module's interface)
+from textae.text import encoding, metrics
+from textae.text import inputs as text_input
+from textae.text import latent as latent_space
+from textae.text.bundle import Bundle
+from textae.text.correction import decode
+from textae.text.decoding import DecodingSettings
+from textae.text.inputs import InputError  # noqa: F401  (part of this module's interface)
+from textae.text.results import Decoded, InterpolationStep, Reconstruction
 
 
 class TextAE:
     """A trained text autoencoder: encode, decode, reconstruct, interpolate, sample, score.
 
     Args:
-        bundle: A loaded model folder (see `textae.bundle.load_bundle`, or use `textae.load`).
+        bundle: A loaded model folder (see `textae.text.bundle.load_bundle`, or use `textae.load`).
     """
 
     MAX_INPUT_CHARS = text_input.MAX_INPUT_CHARS
@@ -276,17 +276,3 @@ class TextAE:
         if seed is not None and settings.seed is None:
             settings = dataclasses.replace(settings, seed=seed)
         return [decoded.text for decoded in self.decode(points, settings)]
-
-
-def load(path=None):
-    """Load a model folder: a `TextAE`, or a `textae.series.SeriesAE` for a time-series model.
-
-    None loads `$TEXTAE_MODEL` when set, else the shipped text model (`assets/model`).
-    """
-    folder = default_model_dir() if path is None else os.fspath(path)
-    if task_of(folder) == "timeseries":
-        from textae.series import SeriesAE
-        from textae.series_bundle import load_series_bundle
-
-        return SeriesAE(load_series_bundle(folder))
-    return TextAE(load_bundle(folder))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from textae.tokenizer import BOS_ID, EOS_ID, UNK_ID
+from textae.text.tokenizer import BOS_ID, EOS_ID, UNK_ID
 
 
 def make_noise(seed: int, word_dropout_rate: float, word_blank_rate: float, shuffle_distance: int):

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from textae import noise
-from textae.tokenizer import PAD_ID, Tokenizer
+from textae.text import noise
+from textae.text.tokenizer import PAD_ID, Tokenizer
 
 # Encoder lengths a batch is padded to. Close steps keep padding low where most sentences are.
 BUCKET_BOUNDARIES = (6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 40, 48, 64)

@@ -13,9 +13,10 @@ import sys
 
 import numpy as np
 
-from textae import files, quiet, windows
-from textae.bundle import json_default
-from textae.commands import UsageError
+from textae import files, quiet
+from textae.cli.text import UsageError
+from textae.series import windows
+from textae.text.bundle import json_default
 
 SHIPPED = "series_model"
 
@@ -36,9 +37,9 @@ def add_parser(subparsers) -> None:
 
 
 def detect(args) -> None:
-    from textae import series_data
-    from textae.series import SeriesAE
-    from textae.series_bundle import load_series_bundle
+    from textae.series import data as series_data
+    from textae.series.autoencoder import SeriesAE
+    from textae.series.bundle import load_series_bundle
 
     if args.output and not args.output.endswith((".csv", ".parquet")):
         raise UsageError(f"--output must end in .csv or .parquet, got {args.output}.")

@@ -1,0 +1,1 @@
+"""Sentences: tokenizer, data, model, decoding, the `TextAE` facade and its bundle. Never imports textae.series."""
