@@ -190,7 +190,7 @@ def test_an_anomaly_scores_above_normal_steps(trained):
 
 def test_series_model_bad_input_is_one_clear_error(trained):
     import textae
-    from textae.text.inputs import InputError
+    from textae.errors import InputError
 
     detector = textae.load(trained[0].bundle_path)
     with pytest.raises(InputError, match="reads 2 channel"):
@@ -209,6 +209,32 @@ def test_each_task_refuses_the_other_kind_of_model(trained, tiny_bundle):
         load_bundle(trained[0].bundle_path)
     with pytest.raises(BundleError, match="holds a text model"):
         load_series_bundle(tiny_bundle)
+
+
+@pytest.mark.parametrize("name", ["metrics.json", "series.json", "config.json"])
+def test_a_corrupt_series_file_is_a_bundle_error_naming_it(trained, tmp_path, name):
+    """One reader for every kind of folder (textae.bundle.read_folder): no JSONDecodeError reaches the user."""
+    import shutil
+
+    from textae.bundle import BundleError
+    from textae.series.bundle import load_series_bundle
+
+    folder = tmp_path / "model"
+    shutil.copytree(trained[0].bundle_path, folder)
+    (folder / name).write_text("{not json", encoding="utf-8")
+    with pytest.raises(BundleError, match=name):
+        load_series_bundle(folder)
+
+
+def test_the_series_config_checks_the_schedules_as_the_text_config_does():
+    """The linear-schedule rule was missing from the series config (issue #22); both now share validate_sampling."""
+    from textae.series.config import SeriesModelConfig
+    from textae.text.config import ModelConfig
+
+    for config in (ModelConfig(sampling_schedule="linear", sampling_k=1.5),
+                   SeriesModelConfig(sampling_schedule="linear", sampling_k=1.5)):  # fmt: skip
+        with pytest.raises(ValueError, match="linear schedule"):
+            config.validate()
 
 
 @pytest.mark.slow

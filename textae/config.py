@@ -34,6 +34,29 @@ def build_section(section_type, values: dict[str, Any], section: str):
     return section_type(**values)
 
 
+def build_config(config_type, values: dict[str, Any], kind: str = ""):
+    """A task's config from nested dicts: each section starts from its defaults; unknown sections or keys are a
+    ValueError. Fields without a default factory (such as a config's `task` tag) are left to `config_type`."""
+    sections = [field for field in dataclasses.fields(config_type) if field.default_factory is not dataclasses.MISSING]
+    unknown = set(values) - {field.name for field in dataclasses.fields(config_type)}
+    if unknown:
+        expected = ", ".join(field.name for field in sections)
+        raise ValueError(f"Unknown {kind}config section(s) {sorted(unknown)}; expected {expected}.")
+    built = {}
+    for field in sections:
+        default = field.default_factory()
+        given = {**dataclasses.asdict(default), **dict(values.get(field.name) or {})}
+        built[field.name] = build_section(type(default), given, field.name)
+    return config_type(**built)
+
+
+def preset_values(presets: dict[str, dict], name: str, kind: str = "") -> dict:
+    """The settings of a named preset; ValueError listing the presets when there is none of that name."""
+    if name not in presets:
+        raise ValueError(f"Unknown {kind}preset {name!r}; choose one of {', '.join(presets)}.")
+    return presets[name]
+
+
 def check_positive(config, *names: str) -> None:
     """ValueError unless every named setting is above 0."""
     for name in names:

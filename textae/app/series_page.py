@@ -158,13 +158,11 @@ def _summary(result, labels) -> None:
     cells[2].metric("Flagged steps", f"{int(result.anomalies.sum()):,}")
     cells[3].metric("Detected regions", len(result.regions))
     if windows.measurable(labels):
-        from sklearn.metrics import average_precision_score, roc_auc_score
-
-        hit = windows.ucr_hit(result.step_scores, labels)
+        measured = windows.against_labels(result.step_scores, labels)
         st.markdown(
-            f"Against the labels: ROC-AUC **{roc_auc_score(labels, result.step_scores):.3f}**, PR-AUC "
-            f"**{average_precision_score(labels, result.step_scores):.3f}**; the highest score, at step "
-            f"{int(np.argmax(result.step_scores))}, is {'inside' if hit else 'outside'} the labelled anomaly "
+            f"Against the labels: ROC-AUC **{measured['roc_auc']:.3f}**, PR-AUC "
+            f"**{measured['pr_auc']:.3f}**; the highest score, at step "
+            f"{measured['top_step']}, is {'inside' if measured['ucr_hit'] else 'outside'} the labelled anomaly "
             f"(±{windows.UCR_TOLERANCE} steps, the UCR archive's criterion)."
         )
     if result.regions:

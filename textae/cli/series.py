@@ -60,10 +60,8 @@ def detect(args) -> None:
         "top_step": int(np.argmax(result.step_scores)),
     }
     if windows.measurable(series.labels):
-        from sklearn.metrics import average_precision_score, roc_auc_score
-
-        summary["roc_auc"] = float(roc_auc_score(series.labels, result.step_scores))
-        summary["pr_auc"] = float(average_precision_score(series.labels, result.step_scores))
+        measured = windows.against_labels(result.step_scores, series.labels)
+        summary.update(roc_auc=measured["roc_auc"], pr_auc=measured["pr_auc"])
     if args.output:
         _write(args.output, series, result)
     if args.json:

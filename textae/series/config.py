@@ -15,10 +15,11 @@ from typing import Any
 from textae.config import (
     CELL_TYPES,
     TrainConfig,
-    build_section,
+    build_config,
     check_choice,
     check_positive,
     check_shares,
+    preset_values,
     setting,
     validate_sampling,
 )
@@ -119,22 +120,11 @@ class SeriesConfig:
         task = values.pop("task", TASK)
         if task != TASK:
             raise ValueError(f"Not a time-series configuration (task {task!r}).")
-        unknown = set(values) - {"data", "model", "train"}
-        if unknown:
-            raise ValueError(f"Unknown config section(s) {sorted(unknown)}; expected data, model, train.")
-        data = dict(values.get("data", {}))
-        train = {**dataclasses.asdict(_series_train_defaults()), **values.get("train", {})}
-        return cls(
-            build_section(SeriesDataConfig, data, "data"),
-            build_section(SeriesModelConfig, values.get("model", {}), "model"),
-            build_section(TrainConfig, train, "train"),
-        )
+        return build_config(cls, values, "time-series ")
 
 
 def series_preset(name: str) -> SeriesConfig:
-    if name not in SERIES_PRESETS:
-        raise ValueError(f"Unknown time-series preset {name!r}; choose one of {', '.join(SERIES_PRESETS)}.")
-    return SeriesConfig.from_dict(SERIES_PRESETS[name])
+    return SeriesConfig.from_dict(preset_values(SERIES_PRESETS, name, "time-series "))
 
 
 SERIES_PRESETS: dict[str, dict[str, Any]] = {

@@ -159,3 +159,17 @@ def ucr_hit(scores: np.ndarray, labels: np.ndarray, tolerance: int = UCR_TOLERAN
     """The UCR anomaly archive's criterion: the top-scored step lies in a labelled region, +- `tolerance` steps."""
     top = int(np.argmax(scores))
     return any(start - tolerance <= top < stop + tolerance for start, stop in regions(labels == 1))
+
+
+def against_labels(scores: np.ndarray, labels: np.ndarray) -> dict:
+    """How per-step `scores` rank the labelled anomalies: ROC-AUC, PR-AUC (average precision), the UCR hit and
+    the top step; the one place these are computed (the CLI, the app and `training.series_compare` show them)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    scores = np.nan_to_num(np.asarray(scores, np.float64), nan=0.0)
+    return {
+        "roc_auc": float(roc_auc_score(labels, scores)),
+        "pr_auc": float(average_precision_score(labels, scores)),
+        "ucr_hit": bool(ucr_hit(scores, labels)),
+        "top_step": int(np.argmax(scores)),
+    }

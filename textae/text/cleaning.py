@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from textae.data import DataError
+from textae.text.inputs import normalise
 
 
 @dataclasses.dataclass
@@ -79,7 +80,7 @@ def _repair(line: str, report: CleaningReport) -> str | None:
             return None
         report.invalid_repaired += 1
         repaired = "".join(char for char in repaired if char != "\ufffd" and not "\ud800" <= char <= "\udfff")
-    return unicodedata.normalize("NFC", " ".join(repaired.split()))
+    return unicodedata.normalize("NFC", normalise(repaired))
 
 
 def split_into_sentences(paragraph: str) -> list[str]:

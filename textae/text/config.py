@@ -14,10 +14,11 @@ from typing import Any
 from textae.config import (
     CELL_TYPES,
     TrainConfig,
-    build_section,
+    build_config,
     check_choice,
     check_positive,
     check_shares,
+    preset_values,
     setting,
     validate_sampling,
 )
@@ -137,20 +138,12 @@ class Config:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
         """Build a Config from nested dicts; unknown keys are a ValueError."""
-        sections = {}
-        for field in dataclasses.fields(cls):  # each section's default_factory is its dataclass
-            sections[field.name] = build_section(field.default_factory, values.get(field.name, {}), field.name)
-        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"Unknown config section(s) {sorted(unknown)}; expected tokenizer, data, model, train.")
-        return cls(**sections)
+        return build_config(cls, values)
 
 
 def preset(name: str) -> Config:
     """Return a fresh Config for a named preset: tiny, small or default."""
-    if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
-    return Config.from_dict(PRESETS[name])
+    return Config.from_dict(preset_values(PRESETS, name))
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from textae import data
+from textae.text.inputs import normalise
 
 SIZE = 2000  # sentences on the map
 
@@ -20,7 +21,7 @@ def explorer_sentences(autoencoder, count: int = SIZE) -> list[str]:
     Sentences come whitespace-normalised, in the corpus's (hash) order, so a smaller `count` gives a prefix.
     """
     kept = []
-    for text in dict.fromkeys(" ".join(t.split()) for t in data.load_texts(None, split="validation")):
+    for text in dict.fromkeys(normalise(t) for t in data.load_texts(None, split="validation")):
         try:
             autoencoder.check_texts([text])
         except ValueError:  # empty, too long for the model

@@ -12,6 +12,8 @@ import math
 import numpy as np
 import sacrebleu
 
+from textae.text.inputs import normalise
+
 
 def _check_pairs(references, hypotheses) -> None:
     if len(references) != len(hypotheses):
@@ -43,16 +45,12 @@ def token_accuracy(references: list[list[int]], hypotheses: list[list[int]]) -> 
     return correct / total if total else 0.0
 
 
-def _normalise_whitespace(text: str) -> str:
-    return " ".join(text.split())
-
-
 def exact_match(references: list[str], hypotheses: list[str]) -> float:
     """Fraction of hypotheses equal to their reference after whitespace normalisation; 0.0 if empty."""
     _check_pairs(references, hypotheses)
     if not references:
         return 0.0
-    matches = sum(_normalise_whitespace(r) == _normalise_whitespace(h) for r, h in zip(references, hypotheses))
+    matches = sum(normalise(r) == normalise(h) for r, h in zip(references, hypotheses))
     return matches / len(references)
 
 

@@ -22,6 +22,7 @@ quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up
 
 from textae import data  # noqa: E402
 from textae.text import attributes  # noqa: E402
+from textae.text.inputs import normalise  # noqa: E402
 
 GROUP_SIZE = 400  # sentences per group in the shipped files
 STRENGTHS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
@@ -30,7 +31,7 @@ HELD_OUT = 200  # test-split sentences of group A measured per pair
 
 def build(count: int = GROUP_SIZE) -> dict[str, tuple[int, int]]:
     """Write every pair's two files from the training split; returns `{name: (len(A), len(B))}`."""
-    texts = [" ".join(text.split()) for text in data.load_texts(None, split="train")]
+    texts = [normalise(text) for text in data.load_texts(None, split="train")]
     attributes.ATTRIBUTES_DIR.mkdir(parents=True, exist_ok=True)
     sizes = {}
     for name, pair in attributes.PAIRS.items():
@@ -56,7 +57,7 @@ def measure(autoencoder, name: str, strengths=STRENGTHS, held_out: int = HELD_OU
     pair = attributes.PAIRS[name]
     group_a, group_b = (_usable(autoencoder, group) for group in attributes.load(name))
     vector = autoencoder.offset(group_a, group_b)
-    candidates = [" ".join(text.split()) for text in data.load_texts(None, split="test")]
+    candidates = [normalise(text) for text in data.load_texts(None, split="test")]
     candidates = [text for text in candidates if pair.is_a(text)]
     checked = autoencoder.check(candidates, errors="skip")
     sentences = checked.usable_texts[:held_out]

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from textae.files import write_atomic
+from textae.text.inputs import normalise
 
 DATA_FILES = ("data.noun", "data.verb", "data.adj", "data.adv")
 SPLITS = ("train", "validation", "test")
@@ -64,7 +65,7 @@ def _split_gloss(gloss: str) -> list[str]:
 
 def _normalise(text: str) -> str:
     """Backticks to apostrophes, whitespace runs to one space, trailing ; : , removed."""
-    text = " ".join(text.replace("`", "'").split())
+    text = normalise(text.replace("`", "'"))
     return text.rstrip(";:, ")
 
 

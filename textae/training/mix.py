@@ -39,6 +39,7 @@ from pathlib import Path
 from textae import files
 from textae.files import write_atomic
 from textae.text import examples
+from textae.text.inputs import normalise
 from textae.training import corpus, program_name
 
 SPLITS = corpus.SPLITS
@@ -69,7 +70,7 @@ def template_key(text: str) -> str:
 
 def clean_sentence(text: str, min_words: int, max_words: int) -> str | None:
     """The sentence as the mix keeps it, or None when it is left out (see the module docstring)."""
-    text = " ".join(text.split())
+    text = normalise(text)
     if text.count('"') % 2:
         text = _STRAY_QUOTE.sub("", text).strip()
     if not min_words <= len(text.split()) <= max_words:
@@ -198,6 +199,46 @@ def build_mix(
     for split in SPLITS:
         rows[split].sort(key=lambda row: corpus.order_key(row["text"]))
     return rows, report
+
+
+# Where each known source comes from and its licence (the shared corpora's SOURCES.md), for model cards.
+ATTRIBUTION = {
+    WORDNET: ("WordNet 3.0 glosses and examples (Princeton University), the shipped corpus", "WordNet 3.0 licence"),
+    "sgd_dialogue": (
+        "Schema-Guided Dialogue dataset (DSTC8), github.com/google-research-datasets/dstc8-schema-guided-dialogue",
+        "CC BY-SA 4.0",
+    ),  # fmt: skip
+    "common_voice": ("Mozilla Common Voice sentence collection, `server/data/en/`", "CC0 1.0"),
+    "clinc150": ("CLINC150 (Larson et al. 2019), github.com/clinc/oos-eval", "CC BY 3.0"),
+    "banking77": ("Banking77 (Casanueva et al. 2020), github.com/PolyAI-LDN/task-specific-datasets", "CC BY 4.0"),
+    "hwu64": ("HWU64 (Liu et al. 2019), github.com/xliuhw/NLU-Evaluation-Data", "CC BY 4.0"),
+    "us_speeches": (
+        "US State of the Union and inaugural addresses, NLTK's `state_union` and `inaugural`",
+        "public domain",
+    ),  # fmt: skip
+}
+
+
+def attribution(folder: Path) -> str:
+    """Markdown crediting the sources of the mix in `folder` (from its mix.json), with their training counts."""
+    manifest = json.loads((Path(folder) / "mix.json").read_text(encoding="utf-8"))
+    lines = [
+        "### Training data and attribution",
+        "",
+        "A general-English mix built by `python -m training.mix` (deduplicated across sources, split by hash, "
+        "templated turns capped; the text itself is not distributed with the model):",
+        "",
+        "| source | training sentences | origin | licence |",
+        "|---|---:|---|---|",
+    ]
+    for name, counts in manifest["sources"].items():
+        origin, licence = ATTRIBUTION.get(name, ("see the source's own terms", "see its source"))
+        lines.append(f"| {name} | {counts.get('train', 0):,} | {origin} | {licence} |")
+    lines += [
+        "",
+        "The CC BY-SA 4.0 part (SGD) asks that adaptations of the text itself be shared under the same licence.",
+    ]
+    return "\n".join(lines)
 
 
 def jsonl_gzip(rows: list[dict]) -> bytes:

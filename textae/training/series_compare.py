@@ -141,14 +141,7 @@ def autoencoder(name: str, train: np.ndarray, test: np.ndarray, labels, folder: 
 
 
 def measure(scores: np.ndarray, labels: np.ndarray) -> dict:
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    scores = np.nan_to_num(np.asarray(scores, np.float64), nan=0.0)
-    return {
-        "roc_auc": float(roc_auc_score(labels, scores)),
-        "pr_auc": float(average_precision_score(labels, scores)),
-        "ucr_hit": bool(windows.ucr_hit(scores, labels)),
-    }
+    return windows.against_labels(scores, labels)
 
 
 def table(results: dict) -> str:

@@ -150,6 +150,32 @@ def read_results(output: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def draw_curves(specs: list[str], plot: Path, parser: argparse.ArgumentParser) -> int:
+    """--curves NAME=RUN[@PACE] ...: one PNG comparing the runs' long-sentence curves (training.plots)."""
+    from textae.training import curves, plots
+
+    runs, paces = {}, {}
+    for spec in specs:
+        name, _, rest = spec.partition("=")
+        run, _, pace = rest.partition("@")
+        points = curves.read_curves(Path(run) / "logs")
+        if not name or not points:
+            parser.error(f"{spec!r}: give NAME=RUN with a run folder whose logs/curves.jsonl has points")
+        runs[name] = points
+        if pace:
+            paces[name] = float(pace)
+    if paces and set(paces) != set(runs):
+        parser.error("give a pace (@SECONDS_PER_STEP) for every run or for none")
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    plot.write_bytes(plots.compare_curves(runs, ("9-16", "17-24", "25-32"), paces or None))
+    for name, points in runs.items():
+        last = points[-1]
+        figures = ", ".join(f"{b} {last['by_length'][b]['exact_match']:.3f}" for b in ("9-16", "17-24", "25-32"))
+        print(f"{name}: step {last['step']:,}, {last['minutes']:.1f} min; exact match {figures}")
+    print(f"wrote {plot}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=program_name("study"), description=__doc__.split("\n\n")[0])
     parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
@@ -159,8 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flags", nargs=argparse.REMAINDER, help="run one extra probe named by the first probe")
     parser.add_argument("--table", action="store_true", help="print the table of the results so far and stop")
     parser.add_argument("--remeasure", action="store_true", help="measure the finished probes' bundles again")
+    parser.add_argument(
+        "--curves", nargs="+", metavar="NAME=RUN[@SECONDS_PER_STEP]",
+        help="draw the runs' validation curves side by side (17-24 and 25-32 tokens) into --plot and stop",
+    )  # fmt: skip
+    parser.add_argument("--plot", default="docs/study_curves.png", help="--curves: the PNG to write")
     args = parser.parse_args(argv)
     output = Path(args.output)
+    if args.curves:
+        return draw_curves(args.curves, Path(args.plot), parser)
     if args.remeasure:
         rows = [
             {**row, **measure_run(output / row["probe"])} if not row["returncode"] else row
