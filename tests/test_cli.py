@@ -254,3 +254,20 @@ def test_encode_reads_a_dataset_and_writes_parquet_or_a_saved_dataset(runs, tiny
     saved = datasets.load_from_disk(str(runs["folder"] / "with"))
     assert saved.column_names == ["id", "sentence", "vector"] and saved["id"] == list(range(6))
     np.testing.assert_allclose(np.array(saved["vector"]), np.array(table.column("vector").to_pylist()), atol=1e-5)
+
+
+def test_help_and_version_answer_without_starting_tensorflow():
+    """`textae --help` took 5 s because every command started TensorFlow first (issue #25)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom textae.cli import main\n"
+        "try:\n    main.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print('tensorflow' in sys.modules)"
+    )
+    for flags in (["--version"], ["--help"], ["neighbors", "--help"]):
+        result = subprocess.run([sys.executable, "-c", code, *flags], capture_output=True, text=True, timeout=60)
+        assert result.stdout.strip().splitlines()[-1] == "False", (flags, result.stdout, result.stderr)
+    version = subprocess.run([sys.executable, "-m", "textae", "--version"], capture_output=True, text=True)
+    assert version.stdout.strip().startswith("textae ")

@@ -28,6 +28,7 @@ if "--text" in sys.argv:
     result["text_latent"] = loaded.encode_text(tf.constant(request["texts"]))["latent"].numpy().tolist()
     result["text"] = [t.decode() for t in loaded.reconstruct_text(tf.constant(request["texts"]))["text"].numpy()]
 result["textae_imported"] = any(name.split(".")[0] == "textae" for name in sys.modules)
+result["tensorflow_text_imported"] = "tensorflow_text" in sys.modules
 print(json.dumps(result))
 """
 
@@ -40,8 +41,24 @@ def exported(tiny_bundle, tmp_path_factory):
     return autoencoder, export.export(autoencoder, tmp_path_factory.mktemp("export") / "saved", max_length=20)
 
 
-def test_a_fresh_process_without_textae_gets_the_same_vectors_and_decodings(exported, tiny_sentences_trained):
-    autoencoder, path = exported
+@pytest.fixture(scope="module")
+def exported_with_text(tiny_bundle, tmp_path_factory):
+    import textae
+
+    if not export.text_signatures_available():
+        pytest.skip("tensorflow-text is not installed: the opt-in text signatures cannot be written")
+    autoencoder = textae.load(tiny_bundle)
+    folder = tmp_path_factory.mktemp("export_text") / "saved"
+    return autoencoder, export.export(autoencoder, folder, max_length=20, text_signatures=True)
+
+
+@pytest.mark.parametrize("text", [False, True], ids=["stock-tensorflow", "text-signatures"])
+def test_a_fresh_process_without_textae_gets_the_same_vectors_and_decodings(
+    request, text, tiny_sentences_trained
+):  # fmt: skip
+    """The default export loads where only TensorFlow is imported (no textae, no tensorflow_text): the process
+    stock TF Serving is. The opt-in export is loaded with tensorflow_text imported, for its SentencePiece op."""
+    autoencoder, path = request.getfixturevalue("exported_with_text" if text else "exported")
     texts = [
         tiny_sentences_trained[0],
         "  The cat   saw a red ball. ",
@@ -53,7 +70,6 @@ def test_a_fresh_process_without_textae_gets_the_same_vectors_and_decodings(expo
     for row, sentence in enumerate(ids):
         padded[row, : len(sentence)] = sentence
     vectors = autoencoder.encode(texts)
-    text = export.text_signatures_available()
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     request = {"ids": padded.tolist(), "latents": vectors.tolist(), "texts": texts}
     child = subprocess.run(
@@ -62,7 +78,7 @@ def test_a_fresh_process_without_textae_gets_the_same_vectors_and_decodings(expo
     )  # fmt: skip
     assert child.returncode == 0, child.stderr[-3000:]
     result = json.loads(child.stdout.strip().splitlines()[-1])
-    assert result["textae_imported"] is False
+    assert result["textae_imported"] is False and result["tensorflow_text_imported"] is text
     np.testing.assert_allclose(result["latent"], vectors, atol=1e-5)
     expected = decoding.decode(autoencoder.model, vectors, decoding.DecodingSettings(max_length=20))
     assert result["lengths"] == expected.lengths.tolist()
@@ -81,7 +97,15 @@ def test_the_export_carries_its_tokenizer_and_description(exported):
     assert info["latent_dim"] == autoencoder.latent_dim and info["special_ids"]["pad"] == 0
     assert (path / "tokenizer.model").read_bytes() == (autoencoder.path / "tokenizer.model").read_bytes()
     assert (path / "saved_model.pb").is_file()
-    assert info["signatures"][:2] == ["encode", "decode"]
+    assert info["signatures"] == ["encode", "decode"]  # stock ops only, unless asked
+
+
+def test_text_signatures_without_tensorflow_text_are_refused_with_the_way_out(exported, tmp_path, monkeypatch):
+    autoencoder, _ = exported
+    monkeypatch.setattr(export, "text_signatures_available", lambda: False)
+    with pytest.raises(ValueError, match="needs tensorflow-text"):
+        export.export(autoencoder, tmp_path / "saved", text_signatures=True)
+    assert not (tmp_path / "saved").exists()
 
 
 def test_export_refuses_a_folder_in_use(exported, tmp_path):

@@ -1,6 +1,6 @@
-"""`python -m textae`: reconstruct, interpolate, encode, score, neighbours, sample.
+"""`python -m textae`: reconstruct, interpolate, encode, score, neighbours, sample, arithmetic, export, detect, push.
 
-The parser and commands live in `textae/cli.py`; run `python -m textae --help`.
+The parser lives in `textae/cli/main.py`, the commands beside it in `textae/cli/`; run `python -m textae --help`.
 """
 
 import sys

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import os
-
-from textae.bundle import default_model_dir, task_of
+from textae import hub
+from textae.bundle import task_of
 
 
 def load(path=None):
     """Load a model folder: a `TextAE`, or a `SeriesAE` for a time-series model.
 
     Args:
-        path: the model folder; None loads `$TEXTAE_MODEL` when set, else the shipped text model.
+        path: the model folder, or `hf://OWNER/NAME[@REVISION]` on the Hugging Face Hub (downloaded once into
+            its cache); None loads `$TEXTAE_MODEL` (either kind) when set, else the shipped text model.
 
     Raises:
         BundleError: the folder is missing, incomplete or corrupt (the message says what to do).
     """
-    folder = default_model_dir() if path is None else os.fspath(path)
+    folder = hub.model_folder(path)
     if task_of(folder) == "timeseries":
         from textae.series.autoencoder import SeriesAE
         from textae.series.bundle import load_series_bundle

@@ -6,12 +6,13 @@ Visitors choose among discovered folders only; they never type a path.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from textae import files
+from textae import files, hub
 from textae.text import explorer
 from textae.text.bundle import (
     CONFIG_FILE,
@@ -34,7 +35,15 @@ def is_model_folder(path: Path) -> bool:
     return (path / CONFIG_FILE).is_file() and (path / MODEL_FILE).is_file()
 
 
-def _resolve(path: str) -> Path:
+def _resolve(path: str) -> Path | None:
+    """The folder an operator's setting names: a path (relative to the working folder) or an hf:// Hub name,
+    downloaded into the Hub cache (None, and one line on the server's stderr, when that fails)."""
+    if hub.is_hub_name(path):
+        try:
+            return Path(hub.resolve(path)).resolve()
+        except BundleError as error:
+            print(f"textae app: skipping {path}: {error}", file=sys.stderr)
+            return None
     candidate = Path(path).expanduser()
     return (candidate if candidate.is_absolute() else WORKING_DIR / candidate).resolve()
 
@@ -47,12 +56,17 @@ def discover_models(environ=os.environ, task: str = "text") -> dict[str, Path]:
     """`{label: folder}` of the model folders of `task` ("text" or "timeseries") to offer, the default first.
 
     `TEXTAE_MODEL_DIRS` (os.pathsep-separated), when set, replaces the shipped
-    model; the `*/model` folders under `TEXTAE_RUNS_DIR` (default `runs`) are
-    always added. Only folders with config.json and model.keras of that task are offered.
+    model; `TEXTAE_MODEL`, when set, comes first; the `*/model` folders under
+    `TEXTAE_RUNS_DIR` (default `runs`) are always added. Each setting is a folder or
+    an `hf://OWNER/NAME` Hub name (set by the operator; a visitor never names one).
+    Only folders with config.json and model.keras of that task are offered.
     """
     configured = [p for p in environ.get(MODEL_DIRS_VARIABLE, "").split(os.pathsep) if p.strip()]
     shipped = (shipped_model_dir() if task == "text" else files.shipped("series_model")).resolve()
-    folders = [_resolve(p) for p in configured] if configured else [shipped]
+    operator = environ.get(files.MODEL_VARIABLE, "").strip()
+    folders = [_resolve(operator)] if operator else []
+    folders += [_resolve(p) for p in configured] if configured else [shipped]
+    folders = [folder for folder in folders if folder is not None]
     runs = _resolve(environ.get(RUNS_DIR_VARIABLE, "runs"))
     if runs.is_dir():
         folders += sorted(path.resolve() for path in runs.glob("*/model"))

@@ -18,22 +18,24 @@ import os
 import sys
 from pathlib import Path
 
-from textae import quiet
-
-quiet.start_tensorflow()  # before anything imports TensorFlow: its C++ start-up lines stay hidden
-
-from textae.cli import inputs as command_inputs  # noqa: E402
-from textae.cli import series as series_commands  # noqa: E402
-from textae.cli import text as commands  # noqa: E402
-from textae.cli.text import UsageError  # noqa: E402
-from textae.text import attributes  # noqa: E402
-from textae.text.bundle import BundleError, default_model_dir, json_default  # noqa: E402
+from textae import __version__, hub, quiet
+from textae.bundle import BundleError, json_default, shipped_model_dir
+from textae.cli import hub as hub_commands
+from textae.cli import inputs as command_inputs
+from textae.cli import series as series_commands
+from textae.cli import text as commands
+from textae.cli.text import UsageError
+from textae.text import attributes
 
 USER_ERROR, UNEXPECTED_ERROR = 2, 1
 
 
 def _add_model(parser):
-    parser.add_argument("--model", type=Path, default=None, help=f"model folder (default: {default_model_dir()})")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help=f"model folder or hf://OWNER/NAME (default: $TEXTAE_MODEL, else {shipped_model_dir()})",
+    )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
 
@@ -41,17 +43,29 @@ def _add_model(parser):
 def _add_decoding(parser):
     group = parser.add_argument_group("decoding")
     group.add_argument("--method", choices=("greedy", "beam", "sample"), default="greedy", help="decoding method")
-    group.add_argument("--beam-width", type=int, default=4)
-    group.add_argument("--length-penalty", type=float, default=0.6)
-    group.add_argument("--temperature", type=float, default=1.0)
-    group.add_argument("--top-k", type=int, default=0, help="0: off")
-    group.add_argument("--top-p", type=float, default=1.0, help="1: off")
+    group.add_argument("--beam-width", type=int, default=4, help="beams per sentence (--method beam)")
+    group.add_argument(
+        "--length-penalty", type=float, default=0.6, help="beam: GNMT alpha; beams ranked by score / length penalty"
+    )
+    group.add_argument("--temperature", type=float, default=1.0, help="sample: divides the logits (below 1: safer)")
+    group.add_argument("--top-k", type=int, default=0, help="sample among the k most likely tokens (0: off)")
+    group.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1: off)")
     group.add_argument("--max-length", type=int, default=64, help="most tokens per sentence")
     group.add_argument("--seed", type=int, default=None, help="makes sampling reproducible")
+    group.add_argument(
+        "--correction-steps", type=int, default=0,
+        help="re-encode the output and correct the latent this many times, keeping the candidate whose "
+        "re-encoding is nearest the latent (slower; see README)",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="textae", description="Use a trained textae sentence autoencoder.")
+    parser = argparse.ArgumentParser(
+        prog="textae",
+        description="Use a trained textae autoencoder (sentences, or numeric series with `detect`).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"textae {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     command = subparsers.add_parser("reconstruct", help="encode and decode sentences")
@@ -89,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("sentences", nargs="*", metavar="SENTENCE", help="default: one per line on stdin")
     _add_model(command)
 
-    command = subparsers.add_parser("neighbours", help="the most similar sentences in latent space")
+    command = subparsers.add_parser(
+        "neighbours", aliases=["neighbors"], help="the most similar sentences in latent space"
+    )
     command.add_argument("query", metavar="QUERY")
     command.add_argument("--candidates", help="text file, one sentence per line (default: the model's latents.npz)")
     command.add_argument("-k", type=int, default=5, help="how many neighbours")
@@ -109,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     command = subparsers.add_parser("export", help="write the model as a TensorFlow SavedModel for serving")
     command.add_argument("--output", required=True, type=Path, help="the SavedModel folder to create")
     command.add_argument("--max-length", type=int, default=64, help="most tokens decode emits per sentence")
+    command.add_argument(
+        "--text-signatures", action="store_true",
+        help="also encode_text and reconstruct_text on raw strings: needs tensorflow-text to write, and the "
+        "TensorFlow Text ops to load (a TF Serving build that links them); the default needs only TensorFlow",
+    )  # fmt: skip
     _add_model(command)
 
     command = subparsers.add_parser("sample", help="decode random latent vectors")
@@ -119,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_decoding(command)
 
     series_commands.add_parser(subparsers)
+    hub_commands.add_parser(subparsers)
+    for command in subparsers.choices.values():  # every command's --help shows its defaults
+        command.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     return parser
 
 
@@ -134,6 +158,7 @@ def _settings(args):
         top_k=args.top_k,
         top_p=args.top_p,
         seed=args.seed,
+        correction_steps=args.correction_steps,
     )
     settings.validate()
     return settings
@@ -146,7 +171,7 @@ def _load(args):
     with quiet.unless_verbose():
         # load_bundle checks the folder, its files, config and tokenizer before it imports Keras, so a bad
         # --model fails fast; the stderr it quietens is restored before main() prints the error.
-        loaded = load_bundle(args.model or default_model_dir())
+        loaded = load_bundle(hub.model_folder(args.model))
         from textae.text.autoencoder import TextAE
 
         return TextAE(loaded)
@@ -164,6 +189,9 @@ def run(args) -> int:
     """
     if args.command == "detect":
         series_commands.detect(args)
+        return 0
+    if args.command == "push":
+        hub_commands.push(args)
         return 0
     labelled = None
     if hasattr(args, "sentences"):
@@ -203,6 +231,11 @@ def run(args) -> int:
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "neighbors":  # the American spelling is an alias
+        args.command = "neighbours"
+    # TensorFlow starts only now: --help, --version and argument errors answer at once. Started here, before a
+    # command imports it, its C++ start-up lines stay hidden.
+    quiet.start_tensorflow(argv=sys.argv[1:] if argv is None else list(argv))
     try:
         failed = run(args)
     except (BundleError, UsageError, ValueError) as error:  # InputError is a ValueError

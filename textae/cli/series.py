@@ -13,10 +13,10 @@ import sys
 
 import numpy as np
 
-from textae import files, quiet
+from textae import files, hub, quiet
+from textae.bundle import json_default
 from textae.cli.text import UsageError
 from textae.series import windows
-from textae.text.bundle import json_default
 
 SHIPPED = "series_model"
 
@@ -31,7 +31,9 @@ def add_parser(subparsers) -> None:
     command.add_argument("--split", default="test", help="dataset split (aeon:kdd_tsad_135: train or test)")
     command.add_argument("--columns", nargs="+", default=(), help="value columns (default: the model's own names)")
     command.add_argument("--output", help="write per-step scores and reconstructions here (.csv or .parquet)")
-    command.add_argument("--model", default=None, help=f"time-series model folder (default: {default_series_model()})")
+    command.add_argument(
+        "--model", default=None, help=f"time-series model folder or hf://OWNER/NAME (default: {default_series_model()})"
+    )
     command.add_argument("--json", action="store_true", help="print machine-readable JSON")
     command.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
 
@@ -44,7 +46,7 @@ def detect(args) -> None:
     if args.output and not args.output.endswith((".csv", ".parquet")):
         raise UsageError(f"--output must end in .csv or .parquet, got {args.output}.")
     with quiet.unless_verbose():
-        detector = SeriesAE(load_series_bundle(args.model or default_series_model()))
+        detector = SeriesAE(load_series_bundle(hub.resolve(args.model) if args.model else default_series_model()))
     columns = tuple(args.columns)
     if not columns and not args.source.startswith("aeon:"):
         columns = tuple(detector.columns)  # the names the model was trained on

@@ -112,7 +112,7 @@ def export_model(autoencoder, args, settings):
     if args.max_length < 1:
         raise UsageError(f"--max-length must be at least 1, got {args.max_length}.")
     with quiet.unless_verbose():  # TensorFlow logs every traced function while writing
-        path = export.export(autoencoder, args.output, max_length=args.max_length)
+        path = export.export(autoencoder, args.output, max_length=args.max_length, text_signatures=args.text_signatures)
     info = json.loads((path / export.INFO_FILE).read_text(encoding="utf-8"))
     summary = {"output": str(path), **info}
     return summary, [f"wrote a SavedModel with signatures {', '.join(info['signatures'])} to {path}"]

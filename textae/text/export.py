@@ -4,10 +4,18 @@ Signatures (Keras 3 `ExportArchive`):
 - `encode(token_ids)`: `(B, T)` int32 right-padded with 0 (`<pad>`), no `<s>`/`</s>` -> `latent` `(B, Z)`.
 - `decode(latent)`: greedy decoding with the compiled loop -> `token_ids` `(B, L)` (0 after the end),
   `lengths`, `finished` (emitted `</s>`), `log_probability`.
-- with `tensorflow-text` installed, also `encode_text(text)` and `reconstruct_text(text)` on raw strings
-  `(B,)`: whitespace collapsed, lower-cased for a lower-casing model, SentencePiece in the graph (the
-  bundle's own `tokenizer.model`). Unlike `TextAE`, they do not refuse over-long input: a sentence longer
-  than the model's `max_tokens` is encoded whole, as the model never saw in training.
+- `serving_default`: `encode` (TF Serving needs a default signature).
+
+These use only stock TensorFlow ops: `tf.saved_model.load` in a process that imports neither textae nor
+`tensorflow_text` loads them, and stock TF Serving serves them.
+
+Opt-in (`text_signatures=True`, `python -m textae export --text-signatures`): `encode_text(text)` and
+`reconstruct_text(text)` on raw strings `(B,)`: whitespace collapsed, lower-cased for a lower-casing model,
+SentencePiece in the graph (the bundle's own `tokenizer.model`). They need `tensorflow-text` to export, and
+a process (or a TF Serving build) with the TensorFlow Text ops to load: the graph then holds
+`SentencepieceOp`, which plain TensorFlow does not register, so not even `encode` loads without it. Unlike
+`TextAE`, they do not refuse over-long input: a sentence longer than the model's `max_tokens` is encoded
+whole, as the model never saw in training.
 
 `tokenizer.model` and `textae_export.json` (special ids, `max_tokens`, `lowercase`, `latent_dim`) are written
 beside the SavedModel, so a client can tokenize without `tensorflow-text`.
@@ -43,20 +51,29 @@ def text_signatures_available() -> bool:
     return True
 
 
-def export(autoencoder, output, max_length: int = 64, text_signatures: bool | None = None) -> Path:
+TEXT_SIGNATURES_HINT = (
+    "--text-signatures needs tensorflow-text beside this TensorFlow (pip install 'tensorflow-text>=2.21.1,<2.22'); "
+    "the default export needs only TensorFlow and serves token ids (tokenizer.model is written beside it)."
+)
+
+
+def export(autoencoder, output, max_length: int = 64, text_signatures: bool = False) -> Path:
     """Write `autoencoder` (a `TextAE`) as a SavedModel folder; returns its path.
 
     Args:
         autoencoder: the loaded model.
         output: the folder to create (it must not exist, or be empty).
         max_length: the most tokens `decode` and `reconstruct_text` emit per sentence.
-        text_signatures: add `encode_text`/`reconstruct_text`; None adds them when `tensorflow-text` is installed.
+        text_signatures: also `encode_text`/`reconstruct_text` (SentencePiece in the graph; see the module docstring).
+
+    Raises:
+        ValueError: the folder is in use, or text signatures were asked for without `tensorflow-text`.
     """
     output = Path(output)
     if output.exists() and any(output.iterdir()):
         raise ValueError(f"{output} exists and is not empty; choose a new folder for the export.")
-    if text_signatures is None:
-        text_signatures = text_signatures_available()
+    if text_signatures and not text_signatures_available():
+        raise ValueError(TEXT_SIGNATURES_HINT)
     model = autoencoder.model
     latent_dim = autoencoder.latent_dim
     greedy = decoding.compiled_decoder(model, decoding.DecodingSettings(max_length=max_length))

@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from textae import hub
 from textae.text import bundle
 from textae.text.config import Config
 
@@ -58,7 +59,7 @@ def load_start(path: str | os.PathLike, config: Config) -> Start:
     Raises:
         BundleError: the bundle is missing, damaged or a time-series model.
     """
-    loaded = bundle.load_bundle(path)
+    loaded = bundle.load_bundle(hub.resolve(path))
     for name in ARCHITECTURE:
         setattr(config.model, name, getattr(loaded.config.model, name))
     config.tokenizer = dataclasses.replace(loaded.config.tokenizer)
