@@ -44,7 +44,9 @@ class DataConfig:
     """Where the text comes from and how it is cleaned and batched."""
 
     dataset: str | None = setting(
-        None, "Hugging Face hub name, local file or save_to_disk folder (default: the shipped corpus)"
+        None,
+        "Hugging Face hub name, local file, save_to_disk folder or folder of split files such as a training.mix "
+        "(default: the shipped corpus)",
     )
     dataset_config: str | None = setting(None, "hub dataset configuration, e.g. wikitext-103-raw-v1")
     split: str = setting("train", "dataset split to train on")

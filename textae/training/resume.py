@@ -11,12 +11,21 @@ length, the resumed epoch keeps its number, and the run trains exactly the epoch
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable
 
 import keras
 
 from textae.training import checkpoints
 from textae.training.callbacks import NaNGuard, StepCheckpoints
+
+
+def progress_verbosity(verbose="auto"):
+    """Keras's progress bar on a terminal; one line per epoch when the output is redirected to a file, so logs
+    are not full of the bar's carriage returns and colour codes ("auto" leaves it to the output)."""
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return verbose
 
 
 def resumable_fit(
@@ -70,7 +79,7 @@ def resumable_fit(
             steps_per_epoch=steps_per_epoch - first_step,
             # The state is saved after the bundle: a kill between them replays the epoch, never skips its bundle.
             callbacks=[guard, *[c for c in callbacks if c is not guard], saver, *extra],
-            verbose=verbose,
+            verbose=progress_verbosity(verbose),
             shuffle=False,  # the stream is already in its order
         )
         for key, values in result.history.items():

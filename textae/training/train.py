@@ -54,12 +54,27 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, unless its help already says it."""
+
+    def _get_help_string(self, action):
+        if "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+DESCRIPTIONS = {
+    "text": __doc__.split("\n\n")[1],
+    "timeseries": "Train a time-series autoencoder (--task timeseries) on --source, with the `timeseries` preset "
+    "by default; running the same command again resumes the run. Settings come from a preset, then a config file, "
+    "then the flags.",
+}
+
+
 def build_parser(task: str = "text") -> argparse.ArgumentParser:
-    sections, presets, default_preset, config_type = TASKS[task]
+    sections, presets, default_preset, _ = TASKS[task]
     parser = argparse.ArgumentParser(
-        prog=program_name("train"),
-        description=__doc__.split("\n\n")[1],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog=program_name("train"), description=DESCRIPTIONS[task], formatter_class=_Defaults
     )
     parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
     parser.add_argument(
@@ -69,7 +84,7 @@ def build_parser(task: str = "text") -> argparse.ArgumentParser:
     parser.add_argument("--config", help="JSON, YAML or TOML file of settings; flags override it")
     parser.add_argument("--output", help="run folder (default: runs/<preset>-<config hash>)")
     parser.add_argument("--overwrite", action="store_true", help="start afresh even if the run folder has a model")
-    defaults = config_type()
+    defaults = preset(default_preset) if task == "text" else series_preset(default_preset)  # what a bare run gets
     for section, section_type in sections.items():
         group = parser.add_argument_group(f"{section} settings")
         for field in dataclasses.fields(section_type):
@@ -77,7 +92,9 @@ def build_parser(task: str = "text") -> argparse.ArgumentParser:
                 continue  # one --vocab-size sets both; channels and window come from the data
             default = getattr(getattr(defaults, section), field.name)
             kwargs = {"dest": f"{section}.{field.name}", "default": argparse.SUPPRESS}
-            help_text = f"{field.metadata['help'].replace('%', '%%')} (default: {default})"
+            help_text = field.metadata["help"].replace("%", "%%")
+            if "(default:" not in help_text:
+                help_text += f" (default: {default})"
             if isinstance(default, bool):
                 group.add_argument(_flag(field.name), action=argparse.BooleanOptionalAction, help=help_text, **kwargs)
             elif field.name in ("data_files", "columns"):
@@ -150,6 +167,24 @@ def resolve_config(args: argparse.Namespace) -> Config | SeriesConfig:
     return config
 
 
+def configuration_line(args: argparse.Namespace, config, run_dir: Path) -> str:
+    """One line: the preset and what differs from it (the whole configuration goes to RUN/config.json)."""
+    task = getattr(args, "task", "text")
+    base = (preset(args.preset) if task == "text" else series_preset(args.preset)).to_dict()
+    changed = [
+        f"{name}={value}"
+        for section, settings in config.to_dict().items()
+        if isinstance(settings, dict)
+        for name, value in settings.items()
+        if base.get(section, {}).get(name) != value and (section, name) not in SET_FROM_DATA
+    ]
+    return (
+        f"configuration: preset {args.preset}"
+        + (f", changed {', '.join(changed)}" if changed else "")
+        + f" (all settings: {run_dir / 'config.json'})"
+    )
+
+
 def start_afresh(run_dir: Path) -> None:
     """--overwrite: drop the run's resumable state and tokenizer, so nothing of the old run is reused.
 
@@ -179,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.overwrite:
             start_afresh(run_dir)
-        print("Configuration:\n" + config.to_json(), flush=True)
+        print(configuration_line(args, config, run_dir), flush=True)
         command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
         if args.task == "timeseries":
             from textae.training.series_trainer import train_series
