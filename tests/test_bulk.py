@@ -94,3 +94,21 @@ def test_memory_stays_bounded_as_the_input_grows(autoencoder, tiny_sentences_tra
     assert large < 1.5 * small + 2**20, (
         f"peak {small / 2**20:.1f} MiB for 2,000 sentences, {large / 2**20:.1f} for 20,000"
     )
+
+
+def test_an_already_checked_batch_is_encoded_without_a_second_check(tiny_bundle, tiny_sentences_trained, monkeypatch):
+    """`bulk` and the CLI check the lines once and hand the `Checked` batch on (issue #22: bulk re-did
+    TextAE.encode by reaching into the model)."""
+    import numpy as np
+
+    import textae
+    from textae.text import inputs
+
+    autoencoder = textae.load(tiny_bundle)
+    lines = [tiny_sentences_trained[0], "", tiny_sentences_trained[1]]
+    checked = autoencoder.check(lines, errors="skip")
+    monkeypatch.setattr(inputs, "check", lambda *args, **kwargs: pytest.fail("checked twice"))
+    vectors = autoencoder.encode(checked, errors="skip")
+    assert np.isnan(vectors[1]).all() and np.isfinite(vectors[[0, 2]]).all()
+    with pytest.raises(inputs.InputError, match="empty"):
+        autoencoder.encode(checked)

@@ -80,7 +80,15 @@ class TextAE:
 
     # ------------------------------------------------------------------ input
     def check(self, texts, errors: str = "raise") -> text_input.Checked:
-        """The texts as the model sees them, their token ids, and why any cannot be taken (`text_input.check`)."""
+        """The texts as the model sees them, their token ids, and why any cannot be taken (`text_input.check`).
+
+        A batch checked already (a `Checked`) is passed on as it is, so callers that report problems first
+        (the CLI, bulk encoding) do not check the same texts twice.
+        """
+        if isinstance(texts, text_input.Checked):
+            if errors == "raise":
+                texts.raise_first()
+            return texts
         config = self.config.data
         return text_input.check(texts, self.tokenizer, lowercase=config.lowercase, max_tokens=config.max_tokens,
                                 errors=errors)  # fmt: skip

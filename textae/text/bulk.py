@@ -19,8 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from textae.text import encoding
-
 CHUNK = 4096  # sentences per call of TextAE.encode
 FORMATS = (".npy", ".parquet")
 
@@ -48,11 +46,7 @@ def chunks(texts: Iterable, size: int = CHUNK) -> Iterator[list]:
 def _encode_chunk(autoencoder, chunk: list, start: int, failed: list) -> np.ndarray:
     checked = autoencoder.check(chunk, errors="skip")
     failed += [(start + index, problem) for index, problem in enumerate(checked.problems) if problem is not None]
-    vectors = np.full((len(chunk), autoencoder.latent_dim), np.nan, np.float32)
-    if checked.usable:
-        ids = checked.usable_ids
-        vectors[checked.usable] = encoding.encode(autoencoder.model, ids)
-    return vectors
+    return autoencoder.encode(checked, errors="skip")  # NaN rows where a line has a problem
 
 
 def encode_to_file(
