@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
 from textae import hub
 from textae.bundle import task_of
 
+if TYPE_CHECKING:
+    from textae.series.autoencoder import SeriesAE
+    from textae.text.autoencoder import TextAE
 
-def load(path=None):
+
+def load(path: str | os.PathLike | None = None) -> TextAE | SeriesAE:
     """Load a model folder: a `TextAE`, or a `SeriesAE` for a time-series model.
 
     Args:

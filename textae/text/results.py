@@ -30,7 +30,7 @@ class Reconstruction:
     exact_match: bool
     bleu: float  # sentence BLEU, 0 to 100
     anomaly_score: float  # teacher-forced NLL per token; higher is less like the training text
-    latent: np.ndarray  # (Z,)
+    latent: np.ndarray = dataclasses.field(repr=False)  # (Z,); left out of the repr: 512 floats say nothing
 
 
 @dataclasses.dataclass
@@ -38,6 +38,6 @@ class InterpolationStep:
     """One point on the path between two sentences."""
 
     position: float  # 0 at the first sentence, 1 at the second
-    vector: np.ndarray  # (Z,)
+    vector: np.ndarray = dataclasses.field(repr=False)  # (Z,)
     text: str
     duplicate_of_previous: bool

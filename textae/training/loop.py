@@ -110,7 +110,8 @@ def fit_multi_worker(model, strategy, train_ds, validation_ds, config, run_dir: 
 
     Args:
         model, strategy: built inside `strategy.scope()`.
-        train_ds, validation_ds: un-repeated datasets of global batches.
+        train_ds, validation_ds: datasets of global batches; the training one is repeated here, so one that is
+            already endless works too.
         config: the run's Config (or SeriesConfig).
         run_dir: the run folder (checkpoints in `run_dir/backup`, or `run_dir/backup-worker-<i>` off the chief).
         callbacks: this worker's Keras callbacks, `guard` (the NaNGuard) among them; the bundle writer's
