@@ -92,12 +92,20 @@ def test_bad_input_gets_a_friendly_warning(app, text, message):
     assert "**Reconstruction**" not in _markdown(app)
 
 
-def test_decoding_settings_apply_to_reconstruction(app, tiny_sentences_trained):
+def test_decoding_settings_apply_to_reconstruction(app, tiny_sentences_trained, monkeypatch):
+    """The sidebar's method reaches TextAE.reconstruct (greedy would give the same sentence back, so the
+    settings it was called with are what is checked)."""
+    from textae.text.autoencoder import TextAE
+
+    used, original = [], TextAE.reconstruct
+    monkeypatch.setattr(TextAE, "reconstruct", lambda self, texts, settings=None, **kw: used.append(settings)
+                        or original(self, texts, settings, **kw))  # fmt: skip
     app.radio(key="decoding_method").set_value("beam")
     _submit(app, "Apply")
     app.text_area(key="reconstruct_text").input(tiny_sentences_trained[2])
     _submit(app, "Reconstruct")
     assert f"**Reconstruction** &nbsp; {render.escape(tiny_sentences_trained[2])}" in _markdown(app)
+    assert used and used[-1].method == "beam"
 
 
 def test_interpolate_lists_the_steps_and_draws_the_distances(app, tiny_sentences_trained):

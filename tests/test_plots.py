@@ -51,3 +51,27 @@ def test_read_curves_skips_a_torn_last_line(tmp_path):
     (tmp_path / curves.CURVES_FILE).write_text("\n".join(lines), encoding="utf-8")
     assert [point["minutes"] for point in curves.read_curves(tmp_path)] == [1.0, 2.0]
     assert curves.read_curves(tmp_path / "missing") == []
+
+
+def _figure_of(monkeypatch, draw):
+    """The matplotlib figure a plot function draws, kept open instead of rendered to PNG bytes."""
+    kept = []
+    monkeypatch.setattr(plots, "_png", lambda figure: kept.append(figure) or b"")
+    draw()
+    return kept[0]
+
+
+def test_by_length_leaves_an_empty_bucket_out_of_the_chart(monkeypatch):
+    figure = _figure_of(monkeypatch, lambda: plots.by_length(_by_length()))
+    labels = [label.get_text().split("\n")[0] for label in figure.axes[0].get_xticklabels()]
+    assert labels == ["1–8", "9–16", "17–24", "25–32"]  # 33–48 has no sentences: no bar at zero
+
+
+def test_compare_curves_puts_runs_on_one_time_axis(monkeypatch):
+    points = [{"step": s, "minutes": s / 10, "by_length": _by_length(s / 3000)} for s in (1000, 2000)]
+    figure = _figure_of(
+        monkeypatch, lambda: plots.compare_curves({"a": points, "b": points}, ("17-24",), paces={"a": 0.6, "b": 0.3})
+    )
+    lines = figure.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["a", "b"]
+    assert list(lines[0].get_xdata()) == [10.0, 20.0] and list(lines[1].get_xdata()) == [5.0, 10.0]  # steps x pace
