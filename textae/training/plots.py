@@ -86,28 +86,33 @@ def learning_curves(points: list[dict]) -> bytes:
 def compare_curves(
     runs: dict[str, list[dict]], buckets: tuple[str, ...], paces: dict[str, float] | None = None
 ) -> bytes:
-    """Exact match of `buckets` (e.g. "17-24") for several runs side by side, against training minutes.
+    """Exact match (top row) and validation loss (bottom row) of `buckets` (e.g. "17-24") for several runs side by
+    side, against training minutes.
 
     `paces` (seconds per step, measured for each run's model alone on the machine) put the runs on a clean time
     axis, minutes = step x pace, when another job shared the CPU while they trained; without them the runs' own
     wall-clock minutes are used.
     """
     pyplot = _pyplot()
-    figure, axes = pyplot.subplots(1, len(buckets), figsize=(5 * len(buckets), 3.6), squeeze=False)
-    for axis, bucket in zip(axes[0], buckets):
-        for name, points in runs.items():
-            pairs = [
-                ((point["step"] * paces[name] / 60.0) if paces else point["minutes"], point["by_length"][bucket])
-                for point in points
-                if point["by_length"].get(bucket, {}).get("sentences")
-            ]
-            if pairs:
-                axis.plot([x for x, _ in pairs], [entry["exact_match"] for _, entry in pairs], marker="o", label=name)
-        axis.set_title(f"Validation exact match, {bucket.replace('-', '–')} tokens")
-        axis.set_xlabel("training minutes" + (" (steps x measured pace)" if paces else ""))
-        axis.set_ylabel("exact match (greedy)")
-        axis.set_xlim(left=0)
-        axis.set_ylim(bottom=0)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc="upper left")
+    figure, axes = pyplot.subplots(2, len(buckets), figsize=(5 * len(buckets), 6.6), squeeze=False)
+    for column, bucket in enumerate(buckets):
+        for row, (key, title) in enumerate((("exact_match", "exact match (greedy)"), ("loss", "cross-entropy"))):
+            axis = axes[row][column]
+            for name, points in runs.items():
+                pairs = [
+                    ((point["step"] * paces[name] / 60.0) if paces else point["minutes"], point["by_length"][bucket])
+                    for point in points
+                    if point["by_length"].get(bucket, {}).get("sentences")
+                ]
+                if pairs:
+                    axis.plot([x for x, _ in pairs], [entry[key] for _, entry in pairs], marker="o", label=name)
+            axis.set_title(f"Validation {title}, {bucket.replace('-', '–')} tokens", fontsize=10)
+            axis.set_xlabel("training minutes" + (" (steps x measured pace)" if paces else ""))
+            axis.set_ylabel(title)
+            axis.set_xlim(left=0)
+            if key == "exact_match":
+                axis.set_ylim(bottom=0)
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=8)
+    figure.tight_layout()
     return _png(figure)
