@@ -95,3 +95,11 @@ def test_the_shared_corpora_build_a_mix_without_the_apps_sentences():
     keys = {mix.sentence_key(row["text"]) for split in rows.values() for row in split}
     assert not keys & {mix.sentence_key(text) for text in examples.ALL}
     assert report["us_speeches"]["cleaned_out"] > 0  # headings such as "PRESIDENT HARRY S." go
+
+
+def test_the_template_report_counts_shared_skeletons(capsys, tmp_path):
+    lines = mix.template_report(["The phone number is 555-0100.", "The phone number is 555-0199.", "Hello there."])
+    assert lines[0].startswith("3 sentences, 2 skeletons; 2 sentences share a skeleton")
+    assert "2  the phone number is #" in lines[1]
+    assert mix.main(["--sources", str(_sources(tmp_path)), "--templates", "chat"]) == 0
+    assert "skeletons" in capsys.readouterr().out

@@ -241,6 +241,19 @@ def attribution(folder: Path) -> str:
     return "\n".join(lines)
 
 
+def template_report(sentences: list[str], top: int = 5) -> list[str]:
+    """How templated a source is: its skeletons (`template_key`), how many sentences share one, the commonest."""
+    counts = collections.Counter(template_key(text) for text in sentences)
+    shared = sum(count for count in counts.values() if count >= 2)
+    lines = [
+        f"{len(sentences):,} sentences, {len(counts):,} skeletons; {shared:,} sentences share a skeleton with another; "
+        f"skeletons of 50+ sentences: {sum(1 for c in counts.values() if c >= 50)} covering "
+        f"{sum(c for c in counts.values() if c >= 50):,} sentences"
+    ]
+    lines += [f"  {count:,}  {skeleton}" for skeleton, count in counts.most_common(top)]
+    return lines
+
+
 def jsonl_gzip(rows: list[dict]) -> bytes:
     """One JSON object per line, gzip with mtime 0 and no file name: the same rows give the same bytes."""
     return corpus.gzip_bytes([json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows])
@@ -272,13 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--sources", required=True, help="folder of .txt/.txt.gz files, one sentence per line")
-    parser.add_argument("--output", required=True, help="folder to write the mix into (keep it out of git)")
+    parser.add_argument("--output", help="folder to write the mix into (keep it out of git)")
     parser.add_argument("--no-wordnet", action="store_true", help="leave the shipped WordNet corpus out")
     parser.add_argument(
         "--weight", type=_weight, action="append", default=[],
         help=f"SOURCE=SHARE kept of a source, repeatable (default: {DEFAULT_WEIGHTS})",
     )  # fmt: skip
     parser.add_argument("--template-cap", type=int, default=DEFAULT_TEMPLATE_CAP, help="sentences per template")
+    parser.add_argument(
+        "--templates", metavar="SOURCE", help="print how templated SOURCE is (its skeletons) and stop; no --output"
+    )
     parser.add_argument("--min-words", type=int, default=2)
     parser.add_argument("--max-words", type=int, default=40)
     return parser
@@ -288,6 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         sources = read_sources(Path(args.sources).expanduser())
+        if args.templates:
+            if args.templates not in sources:
+                raise ValueError(f"--templates {args.templates!r} is not a source; the sources are {sorted(sources)}.")
+            print("\n".join(template_report(sources[args.templates])))
+            return 0
+        if not args.output:
+            raise ValueError("--output is needed: the folder to write the mix into.")
         wordnet = None if args.no_wordnet else read_wordnet(files.shipped("corpus"))
         defaults = {name: share for name, share in DEFAULT_WEIGHTS.items() if name in sources}
         weights = {**defaults, **dict(args.weight)}

@@ -176,6 +176,35 @@ def draw_curves(specs: list[str], plot: Path, parser: argparse.ArgumentParser) -
     return 0
 
 
+def tokenizer_sizes(dataset: str, sizes: list[int]) -> list[str]:
+    """--vocab-sizes: for each size, a tokenizer trained on the dataset's training split (as a run trains it) and
+    the tokens per sentence of its validation split, overall, by source, and the share of long sentences."""
+    import numpy as np
+
+    from textae import data
+    from textae.text.config import TokenizerConfig
+    from textae.text.tokenizer import Tokenizer
+
+    train = data.load_texts(dataset, split="train", text_column="text")
+    texts = data.load_texts(dataset, split="validation", text_column="text")
+    sources = data.load_texts(dataset, split="validation", text_column="source")
+    names = sorted(set(sources))
+    lines = [
+        "| vocabulary | tokens/sentence | share 17+ | share 25+ | " + " | ".join(names) + " |",
+        "|---:|---:|---:|---:|" + "---:|" * len(names),
+    ]
+    for size in sizes:
+        tokenizer = Tokenizer.train(train[: TokenizerConfig().max_sentences], TokenizerConfig(vocab_size=size))
+        lengths = np.array([len(ids) for ids in tokenizer.encode(texts)])
+        by_source = [lengths[np.array(sources) == name].mean() for name in names]
+        lines.append(
+            f"| {size:,} | {lengths.mean():.2f} | {(lengths >= 17).mean():.3f} | {(lengths >= 25).mean():.3f} | "
+            + " | ".join(f"{value:.1f}" for value in by_source)
+            + " |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=program_name("study"), description=__doc__.split("\n\n")[0])
     parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
@@ -190,10 +219,18 @@ def main(argv: list[str] | None = None) -> int:
         help="draw the runs' validation curves side by side (17-24 and 25-32 tokens) into --plot and stop",
     )  # fmt: skip
     parser.add_argument("--plot", default="docs/study_curves.png", help="--curves: the PNG to write")
+    parser.add_argument(
+        "--vocab-sizes", nargs="+", type=int, metavar="SIZE",
+        help="train a tokenizer of each size on --dataset's training split; print tokens per sentence and stop",
+    )  # fmt: skip
+    parser.add_argument("--dataset", default="data/mix", help="--vocab-sizes: a training.mix folder")
     args = parser.parse_args(argv)
     output = Path(args.output)
     if args.curves:
         return draw_curves(args.curves, Path(args.plot), parser)
+    if args.vocab_sizes:
+        print("\n".join(tokenizer_sizes(args.dataset, args.vocab_sizes)))
+        return 0
     if args.remeasure:
         rows = [
             {**row, **measure_run(output / row["probe"])} if not row["returncode"] else row
