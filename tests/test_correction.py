@@ -48,6 +48,8 @@ def test_evaluate_reports_the_corrected_decoding(tiny_bundle, capsys):
 
     from textae.training import evaluate
 
-    assert evaluate.main(["--model", str(tiny_bundle), "--limit", "20", "--correction-steps", "2", "--json"]) == 0
+    flags = ["--limit", "20", "--correction-steps", "2", "--latency", "5", "--json"]
+    assert evaluate.main(["--model", str(tiny_bundle), *flags]) == 0
     results = json.loads(capsys.readouterr().out)
     assert results["decoding"]["correction_steps"] == 2 and 0.0 <= results["exact_match"] <= 1.0
+    assert results["decoding"]["latency_sentences"] == 5 and results["decoding"]["latency_p50_ms"] > 0

@@ -156,6 +156,22 @@ def held_out_rows(loaded: bundle_lib.Bundle, dataset=None, split: str = "test", 
     return texts, sources
 
 
+def latency(loaded: bundle_lib.Bundle, texts: list[str], settings) -> dict:
+    """Milliseconds per `TextAE.reconstruct` call of one sentence (encode, score, decode): p50 and p90."""
+    from textae.text.autoencoder import TextAE
+
+    autoencoder = TextAE(loaded)
+    usable = [text for text, problem in zip(texts, autoencoder.check(texts, errors="skip").problems) if not problem]
+    autoencoder.reconstruct(usable[:1], settings)  # trace once
+    times = []
+    for text in usable:
+        started = time.perf_counter()
+        autoencoder.reconstruct([text], settings)
+        times.append(1000 * (time.perf_counter() - started))
+    return {"latency_p50_ms": float(np.percentile(times, 50)), "latency_p90_ms": float(np.percentile(times, 90)),
+            "latency_sentences": len(times)}  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=program_name("evaluate"), description=__doc__.split("\n\n")[0])
     parser.add_argument("--verbose", action="store_true", help=quiet.VERBOSE_HELP)
@@ -172,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--correction-steps", type=int, default=0,
         help="re-encode and correct the latent this many times, keeping the nearest candidate (textae.text.correction)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--latency", type=int, default=0, metavar="N",
+        help="also time TextAE.reconstruct on N sentences one at a time (the app's case): p50 and p90 ms",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -199,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         results = evaluate(loaded, texts, batch_size=args.batch_size, sources=sources, settings=settings)
         results["decoding"] = {**dataclasses.asdict(settings), "seconds": round(time.perf_counter() - started, 1)}
+        if args.latency > 0:
+            results["decoding"].update(latency(loaded, texts[: args.latency], settings))
     except (ValueError, OSError) as error:
         print(f"evaluate: error: {error}", file=sys.stderr)
         return 2
