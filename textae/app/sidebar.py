@@ -66,6 +66,10 @@ def by_length_figure(by_length: dict) -> go.Figure:
     return figure
 
 
+# One latent correction: the best exact match within the app's 30 ms (p50) for a reconstruction (README).
+DEFAULT_CORRECTION_STEPS = 1
+
+
 def decoding_settings() -> DecodingSettings:
     """The decoding form; its applied values hold for every tab."""
     with st.sidebar.form("decoding"):
@@ -73,5 +77,13 @@ def decoding_settings() -> DecodingSettings:
         method = st.radio("Method", list(METHOD_LABELS), format_func=METHOD_LABELS.get, key="decoding_method")
         beam_width = st.slider("Beam width (beam search)", 2, 8, 4, key="beam_width")
         temperature = st.slider("Temperature (sampling)", 0.1, 2.0, 1.0, 0.1, key="temperature")
+        corrections = st.slider(
+            "Latent corrections", 0, 3, DEFAULT_CORRECTION_STEPS, key="correction_steps",
+            help="Re-encode the output and correct the latent this many times, keeping the candidate whose "
+            "re-encoding is nearest the sentence's latent. On the shipped model's mix test sentences: exact match "
+            "0.546 with none, 0.605 with 1 (p50 27 ms a sentence), 0.650 with 3 (54 ms).",
+        )  # fmt: skip
         st.form_submit_button("Apply", width="stretch")
-    return DecodingSettings(method=method, beam_width=beam_width, temperature=float(temperature))
+    return DecodingSettings(
+        method=method, beam_width=beam_width, temperature=float(temperature), correction_steps=int(corrections)
+    )

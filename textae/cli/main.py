@@ -53,9 +53,9 @@ def _add_decoding(parser):
     group.add_argument("--max-length", type=int, default=64, help="most tokens per sentence")
     group.add_argument("--seed", type=int, default=None, help="makes sampling reproducible")
     group.add_argument(
-        "--correction-steps", type=int, default=0,
+        "--correction-steps", type=int, default=1,
         help="re-encode the output and correct the latent this many times, keeping the candidate whose "
-        "re-encoding is nearest the latent (slower; see README)",
+        "re-encoding is nearest the latent (0: plain decoding; each step costs about one more decode; see README)",
     )  # fmt: skip
 
 

@@ -11,8 +11,8 @@ candidate *is* the sentence. `decode(model, latent, settings)` with `settings.co
    an earlier one only when it is strictly nearer, so a row whose first candidate re-encodes exactly is
    never changed.
 
-Each step costs one greedy decode and one encode of the batch. With `correction_steps = 0` this is
-`textae.text.decoding.decode`.
+Each step costs one greedy decode and one encode of the batch. With `correction_steps = 0`, or with sampling
+(whose output is meant to vary), this is `textae.text.decoding.decode`.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def decode(model, latent, settings: decoding.DecodingSettings = decoding.Decodin
     """`decoding.decode`, followed by `settings.correction_steps` re-encoding corrections (module docstring)."""
     settings.validate()
     best = decoding.decode(model, latent, settings)
-    if not settings.correction_steps:
+    if not settings.correction_steps or settings.method == "sample":  # a sample is meant to vary: left as drawn
         return best
     target = np.asarray(latent, np.float32)
     vectors, distance = _reencode(model, _rows(best), target)
